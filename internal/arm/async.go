@@ -31,7 +31,8 @@ type Operation struct {
 	StartTime      time.Time `json:"startTime"`
 	DoneAt         time.Time `json:"doneAt"`
 	Error          *Error    `json:"error,omitempty"`
-	NoContent      bool      `json:"noContent,omitempty"` // final result of the results link is 204
+	ErrorStatus    int       `json:"errorStatus,omitempty"` // Error.Status, which the wire form omits
+	NoContent      bool      `json:"noContent,omitempty"`   // final result of the results link is 204
 }
 
 // Status returns the operation's status at now.
@@ -83,6 +84,9 @@ func (o *Operations) retryAfter() string {
 // (201 or 202) and body, with the Azure-AsyncOperation, Location and
 // Retry-After headers that Resource Manager clients poll.
 func (o *Operations) Accept(w http.ResponseWriter, r *Request, op *Operation, status int, body any) error {
+	if op.Error != nil {
+		op.ErrorStatus = op.Error.Status
+	}
 	if err := o.Store.PutOperation(r.Context(), op); err != nil {
 		return fmt.Errorf("record operation %s: %w", op.ID, err)
 	}
@@ -113,6 +117,9 @@ func (o *Operations) lookup(r *Request) (*Operation, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if op.Error != nil {
+		op.Error.Status = op.ErrorStatus
 	}
 	if o.Authorize != nil {
 		if err := o.Authorize(r, op.ResourceID); err != nil {

@@ -31,7 +31,7 @@ func TestParseResourceID(t *testing.T) {
 		{in: "/subscriptions/s/resourceGroups/rg/providers", wantErr: "expected 'providers/{namespace}'"},
 		{in: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.X", wantErr: "must end with a resource type and name"},
 		{in: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.X/things", wantErr: "must end with a resource type and name"},
-		{in: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.X/t/n/providers/Microsoft.Authorization", wantErr: "must end"},
+		{in: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.X/t/n/providers/Microsoft.Authorization", wantErr: "extension resources"},
 		{in: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.X/t/n/providers/Microsoft.Authorization/roleAssignments/a", wantErr: "extension resources"},
 	}
 	for _, tt := range tests {
