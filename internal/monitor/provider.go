@@ -1,0 +1,286 @@
+package monitor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kustodian/kustodian/internal/arm"
+	"github.com/kustodian/kustodian/internal/meta"
+)
+
+// Namespaces served by this package.
+const (
+	NamespaceOperationalInsights = "Microsoft.OperationalInsights"
+	NamespaceInsights            = "Microsoft.Insights"
+)
+
+// Resource types served by this package.
+const (
+	TypeCluster       = "Microsoft.OperationalInsights/clusters"
+	TypeWorkspace     = "Microsoft.OperationalInsights/workspaces"
+	TypeLinkedService = "Microsoft.OperationalInsights/workspaces/linkedServices"
+	TypeComponent     = "Microsoft.Insights/components"
+)
+
+// FeatureCMK is the preview feature a subscription must have registered
+// before it can create clusters (the seed's "subscription whitelisting").
+const FeatureCMK = "CustomerManagedKey"
+
+// Sealer seals secrets before they reach the metadata store.
+type Sealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// KeyEvent is a change of a cluster's customer-managed key configuration,
+// reported to the storage layer (which turns removals into revocation).
+type KeyEvent struct {
+	ClusterID  string // the cluster's clusterId (GUID)
+	ResourceID string
+	Old, New   *KeyVaultProperties // nil when absent
+	Cause      string
+	At         time.Time
+}
+
+// KeyValidator checks, as the cluster's own managed identity, that a key can
+// be used: see the Key Vault issue. It returns an *arm.Error (4xx) naming the
+// failed condition.
+type KeyValidator func(ctx context.Context, tenantID, principalID string, kv KeyVaultProperties) error
+
+// Deps are the provider's collaborators and settings.
+type Deps struct {
+	Store  meta.Store
+	Now    func() time.Time
+	Log    *slog.Logger
+	Sealer Sealer
+	Ops    *arm.Operations
+	// Authorize returns nil if caller may perform action on scope, else an
+	// *arm.Error (403 AuthorizationFailed).
+	Authorize func(ctx context.Context, caller arm.Caller, action, scope string) error
+
+	// ProvisioningDelay is how long a new cluster stays ProvisioningAccount.
+	ProvisioningDelay time.Duration
+	// ClusterSoftDeleteRetention is how long a deleted cluster's name is
+	// reserved and the cluster recoverable.
+	ClusterSoftDeleteRetention time.Duration
+	// WorkspaceSoftDeleteRetention is the same for workspaces.
+	WorkspaceSoftDeleteRetention time.Duration
+	// MaxClustersPerSubscription is the seed's limit (2).
+	MaxClustersPerSubscription int
+
+	// ValidateKey, if set, validates keyVaultProperties before a cluster
+	// update is accepted.
+	ValidateKey KeyValidator
+	// OnKeyEvent, if set, is told about every key configuration change after
+	// it commits.
+	OnKeyEvent func(KeyEvent)
+	// IngestionEndpoint is the base URL put in component connection strings.
+	IngestionEndpoint func(r *arm.Request) string
+}
+
+// Provider serves the monitor resource providers.
+type Provider struct {
+	d Deps
+}
+
+// New returns a provider; zero settings take the documented defaults.
+func New(d Deps) *Provider {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.ClusterSoftDeleteRetention == 0 {
+		d.ClusterSoftDeleteRetention = 14 * 24 * time.Hour
+	}
+	if d.WorkspaceSoftDeleteRetention == 0 {
+		d.WorkspaceSoftDeleteRetention = 14 * 24 * time.Hour
+	}
+	if d.MaxClustersPerSubscription == 0 {
+		d.MaxClustersPerSubscription = 2
+	}
+	return &Provider{d: d}
+}
+
+// API versions accepted per resource type.
+var (
+	clusterVersions = []string{"2019-08-01-preview", "2020-03-01-preview", "2020-08-01", "2020-10-01", "2021-06-01",
+		"2022-10-01", "2023-09-01", "2025-02-01", "2025-07-01"}
+	workspaceVersions = []string{"2015-03-20", "2015-11-01-preview", "2017-03-15-preview", "2020-03-01-preview", "2020-08-01",
+		"2020-10-01", "2021-06-01", "2021-12-01-preview", "2022-10-01", "2023-09-01", "2025-02-01", "2025-07-01"}
+	componentVersions = []string{"2014-04-01", "2015-05-01", "2018-05-01-preview", "2020-02-02", "2020-02-02-preview"}
+)
+
+// Register adds the provider's routes to rt.
+func (p *Provider) Register(rt *arm.Router) {
+	const rg = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
+	const sub = "/subscriptions/{subscriptionId}/providers/"
+	oi := NamespaceOperationalInsights
+	rt.Handle(rg+oi+"/clusters/{clusterName}", clusterVersions, map[string]arm.Handler{
+		http.MethodPut: p.putCluster, http.MethodGet: p.getCluster, http.MethodPatch: p.patchCluster,
+		http.MethodDelete: p.deleteCluster,
+	})
+	rt.Handle(rg+oi+"/clusters", clusterVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
+	rt.Handle(sub+oi+"/clusters", clusterVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
+
+	ws := rg + oi + "/workspaces/{workspaceName}"
+	versions := append(append([]string(nil), workspaceVersions...), clusterVersions...)
+	rt.Handle(ws, versions, map[string]arm.Handler{
+		http.MethodPut: p.putWorkspace, http.MethodGet: p.getWorkspace, http.MethodPatch: p.patchWorkspace,
+		http.MethodDelete: p.deleteWorkspace,
+	})
+	rt.Handle(rg+oi+"/workspaces", versions, map[string]arm.Handler{http.MethodGet: p.listWorkspaces})
+	rt.Handle(sub+oi+"/workspaces", versions, map[string]arm.Handler{http.MethodGet: p.listWorkspaces})
+	rt.Handle(ws+"/sharedKeys", versions, map[string]arm.Handler{http.MethodPost: p.getSharedKeys})
+	rt.Handle(ws+"/regenerateSharedKey", versions, map[string]arm.Handler{http.MethodPost: p.regenerateSharedKeys})
+	rt.Handle(ws+"/linkedServices/{linkedServiceName}", versions, map[string]arm.Handler{
+		http.MethodPut: p.putLinkedService, http.MethodGet: p.getLinkedService, http.MethodDelete: p.deleteLinkedService,
+	})
+	rt.Handle(ws+"/linkedServices", versions, map[string]arm.Handler{http.MethodGet: p.listLinkedServices})
+
+	in := NamespaceInsights
+	rt.Handle(rg+in+"/components/{resourceName}", componentVersions, map[string]arm.Handler{
+		http.MethodPut: p.putComponent, http.MethodGet: p.getComponent, http.MethodDelete: p.deleteComponent,
+		http.MethodPatch: p.patchComponentTags,
+	})
+	rt.Handle(rg+in+"/components", componentVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
+	rt.Handle(sub+in+"/components", componentVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
+
+	p.d.Ops.Register(rt, oi, versions)
+}
+
+// scope is the parsed subscription / group / name of a request.
+type scope struct {
+	sub, group string
+}
+
+func reqScope(r *arm.Request) scope {
+	return scope{sub: r.Params["subscriptionId"], group: r.Params["resourceGroupName"]}
+}
+
+// checkScope verifies that the subscription exists and belongs to the
+// caller's tenant, and (when group is set) that the group exists. It returns
+// the subscription.
+func checkScope(ctx context.Context, tx meta.Tx, caller arm.Caller, s scope) (*meta.Subscription, error) {
+	sub, err := tx.Subscription(ctx, s.sub)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, arm.Errorf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", s.sub)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(sub.TenantID, caller.TenantID) {
+		return nil, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenTenant",
+			"The access token is from the wrong issuer. It must match the tenant associated with subscription '%s'.", s.sub)
+	}
+	if s.group == "" {
+		return sub, nil
+	}
+	if _, err := tx.Resource(ctx, arm.GroupID(s.sub, s.group).String()); errors.Is(err, meta.ErrNotFound) {
+		return nil, arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", s.group)
+	} else if err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+func (p *Provider) authorize(r *arm.Request, action, scope string) error {
+	if p.d.Authorize == nil {
+		return nil
+	}
+	return p.d.Authorize(r.Context(), r.Caller, action, scope)
+}
+
+func newGUID() string { return uuid.NewString() }
+
+func randomKey() (string, error) {
+	b := make([]byte, 64)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return encodeStd(b), nil
+}
+
+func decodeDoc[T any](r *meta.Resource) (*T, error) {
+	var v T
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+	}
+	return &v, nil
+}
+
+func encodeDoc(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// The documents are plain structs: this cannot fail.
+		panic(fmt.Sprintf("monitor: encode document: %v", err))
+	}
+	return b
+}
+
+// rfc1123 formats times the way the seed's early api-versions show them.
+func rfc1123(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// isPreview2019 reports whether v is one of the early preview api-versions
+// whose response shape the seed prints.
+func isEarlyClusterAPI(v string) bool { return v == "2019-08-01-preview" || v == "2020-03-01-preview" }
+
+// validName checks a resource name: length bounds, letters, digits and
+// hyphens, starting and ending with a letter or digit.
+func validName(name string, minLen, maxLen int) bool {
+	if len(name) < minLen || len(name) > maxLen {
+		return false
+	}
+	for i, c := range name {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (c != '-' || i == 0 || i == len(name)-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// location reads and normalises the required location of a body.
+func location(body arm.Object) (string, error) {
+	loc, ok, err := body.String("location")
+	if err != nil {
+		return "", arm.BadRequest("InvalidRequestContent", "%v", err)
+	}
+	if !ok || loc == "" {
+		return "", arm.BadRequest("LocationRequired", "The location property is required for this definition.")
+	}
+	canon, ok := arm.NormalizeLocation(loc)
+	if !ok {
+		return "", arm.BadRequest("LocationNotAvailableForResourceType",
+			"The provided location '%s' is not available for resource type. List of available regions is at https://aka.ms/azureregions.", loc)
+	}
+	return canon, nil
+}
+
+func tags(body arm.Object) (map[string]string, error) {
+	t, _, err := body.StringMap("tags")
+	if err != nil {
+		return nil, arm.BadRequest("InvalidRequestContent", "%v", err)
+	}
+	return t, nil
+}
+
+func listResponse(w http.ResponseWriter, values []any) error {
+	if values == nil {
+		values = []any{}
+	}
+	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": values})
+	return nil
+}
