@@ -86,9 +86,11 @@ type Handler func(w http.ResponseWriter, r *Request) error
 // first, then matched (case-insensitively) to a route, then its api-version
 // is checked against the versions the route's resource type supports.
 type Router struct {
-	auth   Authenticator
-	log    *slog.Logger
-	routes []*route
+	// Challenge, if set, is the WWW-Authenticate header of 401 answers.
+	Challenge string
+	auth      Authenticator
+	log       *slog.Logger
+	routes    []*route
 }
 
 type route struct {
@@ -185,6 +187,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 
 	caller, err := rt.auth(hr)
 	if err != nil {
+		if rt.Challenge != "" {
+			w.Header().Set("WWW-Authenticate", rt.Challenge)
+		}
 		fail(err)
 		return
 	}

@@ -41,6 +41,7 @@ var migrations = []string{
 	CREATE INDEX role_assignments_principal ON role_assignments (principal_id);
 	CREATE TABLE operations (id TEXT PRIMARY KEY, body BLOB NOT NULL, created_at INTEGER NOT NULL);
 	CREATE TABLE secrets (owner TEXT NOT NULL, name TEXT NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (owner, name));`,
+	`CREATE TABLE docs (kind TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (kind, key));`,
 }
 
 // SQLite is the embedded Store.
@@ -62,9 +63,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open metadata database %s: %w", path, err)
 	}
-	// One connection: SQLite serialises writers anyway, and a single
-	// connection keeps transactions simple and deadlock-free in-process.
-	db.SetMaxOpenConns(1)
+	// Several connections: in WAL mode readers (View, a deferred
+	// transaction) never wait for the writer, so a View may run while an
+	// Update is open, even on the same goroutine. Writers (Update, BEGIN
+	// IMMEDIATE) queue on SQLite's lock through the busy timeout. An Update
+	// must never wait for another Update it started itself.
+	db.SetMaxOpenConns(8)
 	s := &SQLite{db: db}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
@@ -115,7 +119,7 @@ func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
 }
 
 func (s *SQLite) run(ctx context.Context, readOnly bool, fn func(Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -484,4 +488,39 @@ func (t *sqliteTx) PutSecret(ctx context.Context, owner, name string, sealed []b
 func (t *sqliteTx) DeleteSecrets(ctx context.Context, owner string) error {
 	_, err := t.tx.ExecContext(ctx, `DELETE FROM secrets WHERE owner = ?`, owner)
 	return err
+}
+
+func (t *sqliteTx) Doc(ctx context.Context, kind, key string) ([]byte, error) {
+	var b []byte
+	err := t.tx.QueryRowContext(ctx, `SELECT body FROM docs WHERE kind = ? AND key = ?`, kind, key).Scan(&b)
+	return b, notFound(err, kind+" "+key)
+}
+
+func (t *sqliteTx) PutDoc(ctx context.Context, kind, key string, body []byte) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO docs (kind, key, body) VALUES (?, ?, ?)
+		ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body`, kind, key, body)
+	return err
+}
+
+func (t *sqliteTx) DeleteDoc(ctx context.Context, kind, key string) error {
+	_, err := t.tx.ExecContext(ctx, `DELETE FROM docs WHERE kind = ? AND key = ?`, kind, key)
+	return err
+}
+
+func (t *sqliteTx) Docs(ctx context.Context, kind, prefix string) ([]KeyedDoc, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT key, body FROM docs WHERE kind = ? AND substr(key, 1, ?) = ? ORDER BY key`,
+		kind, len(prefix), prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []KeyedDoc
+	for rows.Next() {
+		var d KeyedDoc
+		if err := rows.Scan(&d.Key, &d.Body); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }

@@ -175,3 +175,65 @@ func TestReopenKeepsDataAndRefusesNewerSchema(t *testing.T) {
 		t.Fatal("opened a database with a newer schema")
 	}
 }
+
+func TestDocs(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	err := s.Update(ctx, func(tx Tx) error {
+		for _, k := range []string{"v1/a/1", "v1/a/2", "v1/b/1", "v10/a/1"} {
+			if err := tx.PutDoc(ctx, "kind", k, []byte(k)); err != nil {
+				return err
+			}
+		}
+		return tx.PutDoc(ctx, "other", "v1/a/1", []byte("x"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Update(ctx, func(tx Tx) error {
+		docs, err := tx.Docs(ctx, "kind", "v1/a/")
+		if err != nil || len(docs) != 2 || docs[0].Key != "v1/a/1" || string(docs[1].Body) != "v1/a/2" {
+			t.Errorf("Docs = %v, %v", docs, err)
+		}
+		if err := tx.DeleteDoc(ctx, "kind", "v1/a/1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Doc(ctx, "kind", "v1/a/1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("deleted doc: %v", err)
+		}
+		if b, err := tx.Doc(ctx, "other", "v1/a/1"); err != nil || string(b) != "x" {
+			t.Errorf("other kind: %q %v", b, err)
+		}
+		return nil
+	})
+}
+
+// TestViewInsideUpdate proves a read may run while a write transaction is
+// open (the authorizer reads role assignments while providers write).
+func TestViewInsideUpdate(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Update(ctx, func(tx Tx) error {
+			if err := tx.PutSetting(ctx, "k", []byte("new")); err != nil {
+				return err
+			}
+			return s.View(ctx, func(inner Tx) error {
+				_, err := inner.Setting(ctx, "k")
+				if !errors.Is(err, ErrNotFound) {
+					t.Errorf("a concurrent reader saw uncommitted data: %v", err)
+				}
+				return nil
+			})
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("View inside Update deadlocked")
+	}
+}

@@ -96,6 +96,12 @@ type RoleAssignment struct {
 	CreatedAt        time.Time
 }
 
+// KeyedDoc is a document and its key.
+type KeyedDoc struct {
+	Key  string
+	Body []byte
+}
+
 // Tx is a transaction on the store.
 type Tx interface {
 	Setting(ctx context.Context, key string) ([]byte, error)
@@ -136,6 +142,17 @@ type Tx interface {
 
 	Operation(ctx context.Context, id string) ([]byte, error)
 	PutOperation(ctx context.Context, id string, body []byte, createdAt time.Time) error
+
+	// Doc returns a document of a kind (a namespace owned by one package,
+	// e.g. "keyvault.key") by key.
+	Doc(ctx context.Context, kind, key string) ([]byte, error)
+	// PutDoc inserts or replaces a document.
+	PutDoc(ctx context.Context, kind, key string, body []byte) error
+	// DeleteDoc removes a document; removing a missing one is not an error.
+	DeleteDoc(ctx context.Context, kind, key string) error
+	// Docs lists the documents of a kind whose keys start with prefix, in
+	// key order.
+	Docs(ctx context.Context, kind, prefix string) ([]KeyedDoc, error)
 
 	// Secret returns a sealed secret of an owner (a lower-case resource id or
 	// another stable key).

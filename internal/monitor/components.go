@@ -131,6 +131,28 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 		return badContent(err)
 	}
 
+	// Associating with a cluster needs write on the cluster too. Authorize
+	// reads the store, so it runs outside the write transaction.
+	if clusterDef != "" {
+		var clusterRes string
+		err := p.d.Store.View(ctx, func(tx meta.Tx) error {
+			cres, _, err := ClusterByClusterID(ctx, tx, clusterDef)
+			if err == nil {
+				clusterRes = cres.ID
+			} else if errors.Is(err, meta.ErrNotFound) {
+				err = nil
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if clusterRes != "" {
+			if err := p.authorize(r, "Microsoft.OperationalInsights/clusters/write", clusterRes); err != nil {
+				return err
+			}
+		}
+	}
 	now := p.d.Now()
 	var (
 		res *meta.Resource
@@ -167,9 +189,6 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 				return arm.BadRequest("InvalidClusterDefinitionId",
 					"No cluster has clusterId '%s': clusterDefinitionId must be the clusterId of an ApplicationInsights cluster.", clusterDef)
 			} else if err != nil {
-				return err
-			}
-			if err := p.authorize(r, "Microsoft.OperationalInsights/clusters/write", cres.ID); err != nil {
 				return err
 			}
 			switch {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,7 +135,7 @@ func (p *Provider) Register(rt *arm.Router) {
 	rt.Handle(sub+oi+"/clusters", clusterVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
 
 	ws := rg + oi + "/workspaces/{workspaceName}"
-	versions := append(append([]string(nil), workspaceVersions...), clusterVersions...)
+	versions := union(workspaceVersions, clusterVersions)
 	rt.Handle(ws, versions, map[string]arm.Handler{
 		http.MethodPut: p.putWorkspace, http.MethodGet: p.getWorkspace, http.MethodPatch: p.patchWorkspace,
 		http.MethodDelete: p.deleteWorkspace,
@@ -157,6 +158,16 @@ func (p *Provider) Register(rt *arm.Router) {
 	rt.Handle(sub+in+"/components", componentVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
 
 	p.d.Ops.Register(rt, oi, versions)
+}
+
+// union returns the sorted union of api-version lists.
+func union(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // scope is the parsed subscription / group / name of a request.

@@ -1,0 +1,240 @@
+// Command kustodian runs the Kustodian server and its admin helpers.
+//
+//	kustodian serve [flags]                 run the server
+//	kustodian principal create --name NAME  create a service principal
+//	kustodian feature approve ...           approve a pending feature registration
+//	kustodian subscription set-max-capacity raise a subscription's cluster capacity limit
+//	kustodian version                       print the version
+//
+// Every flag can also be set with an environment variable KUSTODIAN_<FLAG>
+// (upper case, dashes as underscores), e.g. KUSTODIAN_DATA_DIR; a flag on
+// the command line wins.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/resources"
+	"github.com/kustodian/kustodian/internal/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kustodian:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: kustodian <command> [flags]
+
+commands:
+  serve                              run the server (HTTPS)
+  principal create --name NAME       create a service principal, print its credentials as JSON
+  feature approve --subscription S [--namespace NS] [--feature F]
+                                     approve a pending feature registration (--feature-approval manual)
+  subscription set-max-capacity --subscription S --gb N
+                                     allow cluster capacity reservations above 2000 GB/day
+  version                            print the version
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "version":
+		fmt.Fprintln(stdout, "kustodian", version)
+		return nil
+	case "principal":
+		if len(args) < 2 || args[1] != "create" {
+			return errors.New("usage: kustodian principal create --data-dir DIR --name NAME")
+		}
+		return principalCreate(ctx, args[2:], stdout)
+	case "feature":
+		if len(args) < 2 || args[1] != "approve" {
+			return errors.New("usage: kustodian feature approve --data-dir DIR --subscription S [--namespace NS] [--feature F]")
+		}
+		return featureApprove(ctx, args[2:], stdout)
+	case "subscription":
+		if len(args) < 2 || args[1] != "set-max-capacity" {
+			return errors.New("usage: kustodian subscription set-max-capacity --data-dir DIR --subscription S --gb N")
+		}
+		return setMaxCapacity(ctx, args[2:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// parseFlags parses args, first applying KUSTODIAN_* environment variables
+// to flags not given on the command line.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "KUSTODIAN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("environment variable %s=%q: %w", env, v, e)
+			}
+		}
+	})
+	return err
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg server.Config
+	var logLevel, logFormat string
+	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address of the HTTPS listener (port 0 picks a free port)")
+	fs.StringVar(&cfg.DataDir, "data-dir", server.DefaultDataDir, "directory holding all state")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) to serve instead of the development certificate")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file of the master key sealing secrets at rest (default <data-dir>/master.key, created 0600)")
+	fs.DurationVar(&cfg.ProvisioningDelay, "cluster-provisioning-delay", server.DefaultProvisioningDelay, "how long a new cluster stays ProvisioningAccount")
+	fs.StringVar(&cfg.FeatureApproval, "feature-approval", server.DefaultFeatureApproval, "feature registrations: auto (Registered at once) or manual (Pending until 'kustodian feature approve')")
+	fs.DurationVar(&cfg.ClusterSoftDeleteRetention, "cluster-soft-delete-retention", server.DefaultClusterSoftDeleteRetention, "how long a deleted cluster stays recoverable with its name reserved")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch logFormat {
+	case "text":
+		cfg.Log = slog.New(slog.NewTextHandler(stderr, opts))
+	case "json":
+		cfg.Log = slog.New(slog.NewJSONHandler(stderr, opts))
+	default:
+		return fmt.Errorf("--log-format %q must be text or json", logFormat)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx)
+}
+
+func openState(ctx context.Context, dataDir, masterKey string) (*server.State, error) {
+	if _, err := os.Stat(server.BootstrapPath(dataDir)); err != nil {
+		return nil, fmt.Errorf("no initialised data directory at %s (start 'kustodian serve --data-dir %s' once first)", dataDir, dataDir)
+	}
+	return server.OpenState(ctx, dataDir, masterKey)
+}
+
+func principalCreate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("principal create", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", server.DefaultDataDir, "the server's data directory")
+	masterKey := fs.String("master-key-file", "", "master key file (default <data-dir>/master.key)")
+	name := fs.String("name", "", "display name of the principal")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := openState(ctx, *dataDir, *masterKey)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	clientID, secret, objectID, err := st.CreatePrincipal(ctx, *name, time.Now())
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(map[string]string{"clientId": clientID, "clientSecret": secret, "objectId": objectID})
+}
+
+func featureApprove(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("feature approve", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", server.DefaultDataDir, "the server's data directory")
+	masterKey := fs.String("master-key-file", "", "master key file (default <data-dir>/master.key)")
+	sub := fs.String("subscription", "", "subscription id")
+	ns := fs.String("namespace", "Microsoft.OperationalInsights", "provider namespace of the feature")
+	feature := fs.String("feature", "CustomerManagedKey", "feature name")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *sub == "" {
+		return errors.New("--subscription is required")
+	}
+	st, err := openState(ctx, *dataDir, *masterKey)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := resources.ApproveFeature(ctx, st.Store, time.Now(), *sub, *ns, *feature); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "feature %s/%s is Registered for subscription %s\n", *ns, *feature, *sub)
+	return nil
+}
+
+func setMaxCapacity(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("subscription set-max-capacity", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", server.DefaultDataDir, "the server's data directory")
+	masterKey := fs.String("master-key-file", "", "master key file (default <data-dir>/master.key)")
+	sub := fs.String("subscription", "", "subscription id")
+	gb := fs.Int64("gb", 0, "largest cluster capacity reservation allowed, GB/day (a multiple of 100, at least 2000)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *sub == "" {
+		return errors.New("--subscription is required")
+	}
+	if *gb < 2000 || *gb%100 != 0 {
+		return fmt.Errorf("--gb %d must be a multiple of 100 and at least 2000", *gb)
+	}
+	st, err := openState(ctx, *dataDir, *masterKey)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = st.Store.Update(ctx, func(tx meta.Tx) error {
+		s, err := tx.Subscription(ctx, *sub)
+		if err != nil {
+			return err
+		}
+		s.MaxClusterCapacity = *gb
+		return tx.PutSubscription(ctx, s)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "subscription %s may reserve up to %d GB/day per cluster\n", *sub, *gb)
+	return nil
+}

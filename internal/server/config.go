@@ -1,0 +1,88 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config is the server's configuration. cmd/kustodian fills it from flags
+// and KUSTODIAN_* environment variables; zero values take the defaults
+// below.
+type Config struct {
+	// Listen is the address of the HTTPS listener; port 0 picks a free port.
+	Listen string
+	// DataDir holds all state.
+	DataDir string
+	// TLSCert and TLSKey name a real certificate; empty means the
+	// development CA and certificate created under DataDir.
+	TLSCert, TLSKey string
+	// MasterKeyFile holds the key that seals secrets at rest; empty means
+	// DataDir/master.key.
+	MasterKeyFile string
+	// ProvisioningDelay is how long a new cluster stays ProvisioningAccount.
+	ProvisioningDelay time.Duration
+	// FeatureApproval is "auto" or "manual".
+	FeatureApproval string
+	// ClusterSoftDeleteRetention is how long deleted clusters stay
+	// recoverable with their name reserved.
+	ClusterSoftDeleteRetention time.Duration
+	// PurgeInterval is how often expired soft-deleted resources are purged.
+	PurgeInterval time.Duration
+	// ShutdownTimeout bounds the graceful drain of requests.
+	ShutdownTimeout time.Duration
+	// Log receives structured logs.
+	Log *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultListen                     = "127.0.0.1:8443"
+	DefaultDataDir                    = "./kustodian-data"
+	DefaultProvisioningDelay          = 5 * time.Second
+	DefaultFeatureApproval            = "auto"
+	DefaultClusterSoftDeleteRetention = 14 * 24 * time.Hour
+)
+
+// Audiences of the tokens the server accepts.
+const (
+	ResourceManagerAudience = "https://management.azure.com"
+	QueryAudience           = "https://api.loganalytics.io"
+)
+
+func (c *Config) setDefaults() error {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.ProvisioningDelay < 0 {
+		return fmt.Errorf("cluster provisioning delay %v must not be negative", c.ProvisioningDelay)
+	}
+	if c.FeatureApproval == "" {
+		c.FeatureApproval = DefaultFeatureApproval
+	}
+	if c.FeatureApproval != "auto" && c.FeatureApproval != "manual" {
+		return fmt.Errorf("feature approval %q must be 'auto' or 'manual'", c.FeatureApproval)
+	}
+	if c.ClusterSoftDeleteRetention == 0 {
+		c.ClusterSoftDeleteRetention = DefaultClusterSoftDeleteRetention
+	}
+	if c.ClusterSoftDeleteRetention < 0 {
+		return fmt.Errorf("cluster soft delete retention %v must not be negative", c.ClusterSoftDeleteRetention)
+	}
+	if c.PurgeInterval == 0 {
+		c.PurgeInterval = time.Minute
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key must be given together")
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return nil
+}

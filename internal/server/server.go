@@ -1,0 +1,347 @@
+package server
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kustodian/kustodian/internal/arm"
+	"github.com/kustodian/kustodian/internal/devtls"
+	"github.com/kustodian/kustodian/internal/identity"
+	"github.com/kustodian/kustodian/internal/monitor"
+	"github.com/kustodian/kustodian/internal/resources"
+)
+
+// Server is a running Kustodian node.
+type Server struct {
+	cfg       Config
+	state     *State
+	boot      *Bootstrap
+	listener  net.Listener
+	http      *http.Server
+	endpoint  string
+	caFile    string
+	monitor   *monitor.Provider
+	ready     atomic.Bool
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+}
+
+// New opens the data directory, bootstraps it on first start, binds the
+// listener and writes bootstrap.json. Call Serve to serve.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	st, err := OpenState(ctx, cfg.DataDir, cfg.MasterKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, state: st}
+	if err := s.init(ctx); err != nil {
+		st.Close()
+		if s.listener != nil {
+			s.listener.Close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) init(ctx context.Context) error {
+	cfg, log := s.cfg, s.cfg.Log
+	now := time.Now()
+	boot, err := s.state.EnsureBootstrap(ctx, now)
+	if err != nil {
+		return err
+	}
+	s.boot = boot
+
+	// TLS: a real certificate, or the development CA under the data dir.
+	var tlsConf *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	} else {
+		host, _, err := net.SplitHostPort(cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen address %q: %w", cfg.Listen, err)
+		}
+		var dns []string
+		var ips []net.IP
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+			ips = append(ips, ip)
+		} else if host != "" && ip == nil {
+			dns = append(dns, host)
+		}
+		m, err := devtls.Ensure(s.state.DataDir+"/tls", dns, ips, now)
+		if err != nil {
+			return fmt.Errorf("development TLS: %w", err)
+		}
+		tlsConf = devtls.ServerTLSConfig(m)
+		s.caFile = m.CACertFile
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s.listener = ln
+	s.endpoint = endpointFor(ln.Addr().(*net.TCPAddr))
+	authority := s.endpoint
+
+	dir := &directory{store: s.state.Store, sealer: s.state.Sealer, keys: map[string]*rsa.PrivateKey{}}
+	ids := identity.New(dir, identity.Options{
+		AuthorityHost: authority,
+		AudienceAllowed: func(aud string) bool {
+			for _, a := range []string{ResourceManagerAudience, QueryAudience} {
+				if identity.SameAudience(aud, a) {
+					return true
+				}
+			}
+			return false
+		},
+		Logger: log,
+	})
+	authz := identity.NewAuthorizer(assignments{s.state.Store})
+	authorize := func(ctx context.Context, caller arm.Caller, action, scope string) error {
+		err := authz.Check(ctx, caller.ObjectID, action, scope)
+		if errors.Is(err, identity.ErrForbidden) {
+			return arm.Errorf(http.StatusForbidden, "AuthorizationFailed", "%s", err.Error())
+		}
+		return err
+	}
+	router := arm.NewRouter(armAuthenticator(ids), log)
+	router.Challenge = `Bearer authorization_uri="` + authority + boot.TenantID + `/oauth2/authorize", error="invalid_token"`
+	ops := &arm.Operations{
+		Store: operations{s.state.Store},
+		Now:   time.Now,
+		Authorize: func(r *arm.Request, resourceID string) error {
+			return authorize(r.Context(), r.Caller, "*/read", resourceID)
+		},
+		RetryAfter: time.Second,
+	}
+	resources.New(resources.Deps{
+		Store: s.state.Store, Now: time.Now, Authorize: authorize, FeatureApproval: cfg.FeatureApproval,
+	}).Register(router)
+	s.monitor = monitor.New(monitor.Deps{
+		Store: s.state.Store, Now: time.Now, Log: log, Sealer: s.state.Sealer, Ops: ops, Authorize: authorize,
+		ProvisioningDelay: cfg.ProvisioningDelay, ClusterSoftDeleteRetention: cfg.ClusterSoftDeleteRetention,
+	})
+	s.monitor.Register(router)
+
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kustodian_http_requests_total", Help: "HTTP requests by surface, method and status code.",
+	}, []string{"surface", "method", "code"})
+	s.durations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "kustodian_http_request_duration_seconds", Help: "HTTP request latency by surface.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"surface"})
+	s.registry.MustRegister(s.requests, s.durations)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			writeText(w, http.StatusServiceUnavailable, "not ready\n")
+			return
+		}
+		writeText(w, http.StatusOK, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.Handle("/subscriptions/", s.instrument("arm", router))
+	mux.Handle("/subscriptions", s.instrument("arm", router))
+	mux.Handle("/providers/", s.instrument("arm", router))
+	mux.Handle("/", s.instrument("identity", ids.Handler()))
+
+	s.http = &http.Server{
+		Handler:           mux,
+		TLSConfig:         tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	secret, err := s.state.bootstrapSecret(ctx, boot)
+	if err != nil {
+		return err
+	}
+	bf := BootstrapFile{
+		TenantID: boot.TenantID, SubscriptionID: boot.SubscriptionID, ClientID: boot.ClientID, ClientSecret: secret,
+		Endpoint: s.endpoint, AuthorityHost: authority, ResourceManagerAudience: ResourceManagerAudience,
+		QueryAudience: QueryAudience, CACertFile: s.caFile,
+	}
+	data, err := json.MarshalIndent(bf, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(BootstrapPath(s.state.DataDir), append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write bootstrap.json: %w", err)
+	}
+	return nil
+}
+
+// endpointFor returns the https URL clients use for a listener address.
+func endpointFor(a *net.TCPAddr) string {
+	host := a.IP.String()
+	switch {
+	case a.IP.IsUnspecified():
+		host = "localhost"
+	case a.IP.To4() == nil:
+		host = "[" + host + "]"
+	}
+	return "https://" + host + ":" + strconv.Itoa(a.Port) + "/"
+}
+
+// Endpoint returns the server's base URL, ending in "/".
+func (s *Server) Endpoint() string { return s.endpoint }
+
+// BootstrapFile returns the path of bootstrap.json.
+func (s *Server) BootstrapFile() string { return BootstrapPath(s.state.DataDir) }
+
+// Serve serves until ctx is cancelled, then drains requests for at most
+// the shutdown timeout and closes the data directory.
+func (s *Server) Serve(ctx context.Context) error {
+	log := s.cfg.Log
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.ServeTLS(s.listener, "", "") }()
+	janitorDone := make(chan struct{})
+	jctx, stopJanitor := context.WithCancel(ctx)
+	go func() {
+		defer close(janitorDone)
+		s.janitor(jctx)
+	}()
+	s.ready.Store(true)
+	log.Info("kustodian serving", "endpoint", s.endpoint, "bootstrap", s.BootstrapFile(), "caCertFile", s.caFile,
+		"tenantId", s.boot.TenantID, "subscriptionId", s.boot.SubscriptionID)
+
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	}
+	s.ready.Store(false)
+	stopJanitor()
+	<-janitorDone
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.http.Shutdown(sctx); err != nil {
+		log.Warn("graceful shutdown incomplete", "err", err)
+	}
+	if serveErr == nil {
+		serveErr = <-errc
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	if err := s.state.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	log.Info("stopped")
+	return serveErr
+}
+
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(s.cfg.PurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.monitor.PurgeExpired(ctx, nil); err != nil {
+				s.cfg.Log.Error("purge of expired soft-deleted resources failed", "err", err)
+			} else if n > 0 {
+				s.cfg.Log.Info("purged expired soft-deleted resources", "count", n)
+			}
+		}
+	}
+}
+
+// armAuthenticator verifies Resource Manager bearer tokens.
+func armAuthenticator(ids *identity.Service) arm.Authenticator {
+	return func(r *http.Request) (arm.Caller, error) {
+		raw, ok := identity.BearerToken(r)
+		if !ok {
+			return arm.Caller{}, arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed",
+				"Authentication failed. The 'Authorization' header is missing or is not a Bearer token.")
+		}
+		c, err := ids.Verify(r.Context(), raw, ResourceManagerAudience)
+		if errors.Is(err, identity.ErrInvalidToken) {
+			return arm.Caller{}, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken",
+				"The access token is invalid: %v.", strings.TrimPrefix(err.Error(), "invalid token: "))
+		} else if err != nil {
+			return arm.Caller{}, err
+		}
+		return arm.Caller{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: c.AppID}, nil
+	}
+}
+
+// statusWriter records the status code of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// instrument logs and counts requests of a surface. It never logs headers,
+// query strings or bodies, which may carry tokens or secrets.
+func (s *Server) instrument(surface string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.code == 0 {
+			sw.code = http.StatusOK
+		}
+		d := time.Since(start)
+		s.requests.WithLabelValues(surface, r.Method, strconv.Itoa(sw.code)).Inc()
+		s.durations.WithLabelValues(surface).Observe(d.Seconds())
+		level := slog.LevelInfo
+		if sw.code >= 500 {
+			level = slog.LevelError
+		}
+		s.cfg.Log.Log(r.Context(), level, "request", "surface", surface, "method", r.Method, "path", r.URL.Path,
+			"status", sw.code, "duration", d.String())
+	})
+}
+
+func writeText(w http.ResponseWriter, code int, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(s))
+}
