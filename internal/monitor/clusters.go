@@ -95,9 +95,13 @@ type clusterSpec struct {
 	clusterType  string
 	keyVault     *KeyVaultProperties
 	hasKeyVault  bool
-	billingType  string
-	doubleEnc    *bool
-	zones        *bool
+	// validated is the key that ValidateKey accepted before the write
+	// transaction started (validation talks to the vault, which must not
+	// happen while the store is locked for writing).
+	validated   *KeyVaultProperties
+	billingType string
+	doubleEnc   *bool
+	zones       *bool
 }
 
 func badContent(err error) error {
@@ -297,6 +301,9 @@ func (p *Provider) putCluster(w http.ResponseWriter, r *arm.Request) error {
 	}
 	spec, err := parseClusterBody(body, true)
 	if err != nil {
+		return err
+	}
+	if err := p.prevalidateKey(ctx, id, spec, false); err != nil {
 		return err
 	}
 	var (
@@ -513,10 +520,9 @@ func (p *Provider) applyClusterChange(ctx context.Context, tx meta.Tx, r *arm.Re
 				return nil, arm.BadRequest("InvalidIdentity",
 					"The cluster '%s' has no managed identity to access the key: set identity.type to 'SystemAssigned'.", res.Name)
 			}
-			if p.d.ValidateKey != nil {
-				if err := p.d.ValidateKey(ctx, doc.TenantID, doc.PrincipalID, *spec.keyVault); err != nil {
-					return nil, err
-				}
+			if p.d.ValidateKey != nil && !sameKey(spec.validated, spec.keyVault) {
+				return nil, arm.Conflict("ConcurrentUpdate",
+					"The cluster '%s' changed while its new key was being validated; retry the request.", res.Name)
 			}
 		}
 		event = &KeyEvent{ClusterID: doc.ClusterID, ResourceID: res.ID, Old: doc.KeyVault, New: spec.keyVault, Cause: cause, At: now}
@@ -567,6 +573,9 @@ func (p *Provider) patchCluster(w http.ResponseWriter, r *arm.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := p.prevalidateKey(ctx, id, spec, true); err != nil {
+		return err
+	}
 	if body.Has("location") || spec.clusterType != "" {
 		if props, _, _ := body.Object("properties"); props.Has("clusterType") {
 			return arm.BadRequest("ClusterTypeCannotBeChanged", "The clusterType of a cluster cannot be changed.")
@@ -591,15 +600,7 @@ func (p *Provider) patchCluster(w http.ResponseWriter, r *arm.Request) error {
 		if doc, err = decodeDoc[ClusterDoc](res); err != nil {
 			return err
 		}
-		if spec.keyVault != nil && doc.KeyVault != nil {
-			// PATCH merges key properties: an omitted version keeps the old one
-			// only when the key itself is unchanged.
-			merged := *spec.keyVault
-			if merged.KeyRsaSize == 0 {
-				merged.KeyRsaSize = doc.KeyVault.KeyRsaSize
-			}
-			spec.keyVault = &merged
-		}
+		mergePatchKey(spec, doc)
 		event, err = p.applyClusterChange(ctx, tx, r, sub, res, doc, spec, "cluster PATCH")
 		return err
 	})
@@ -608,6 +609,55 @@ func (p *Provider) patchCluster(w http.ResponseWriter, r *arm.Request) error {
 	}
 	p.emit(event)
 	arm.WriteJSON(w, http.StatusOK, renderCluster(res, doc, r.APIVersion, p.d.Now()))
+	return nil
+}
+
+// mergePatchKey completes a PATCH's keyVaultProperties from the cluster's:
+// an omitted keyRsaSize keeps the current one.
+func mergePatchKey(spec *clusterSpec, doc *ClusterDoc) {
+	if spec.keyVault != nil && doc.KeyVault != nil && spec.keyVault.KeyRsaSize == 0 {
+		merged := *spec.keyVault
+		merged.KeyRsaSize = doc.KeyVault.KeyRsaSize
+		spec.keyVault = &merged
+	}
+}
+
+// prevalidateKey validates, outside any write transaction, the key a PUT or
+// PATCH sets on an existing cluster, as the cluster's own identity. Checks
+// that do not need the vault (provisioning state, identity) are left to the
+// transaction, which reports them.
+func (p *Provider) prevalidateKey(ctx context.Context, id arm.ResourceID, spec *clusterSpec, patch bool) error {
+	if p.d.ValidateKey == nil || spec.keyVault == nil {
+		return nil
+	}
+	var doc *ClusterDoc
+	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
+		res, err := tx.Resource(ctx, id.String())
+		if err != nil {
+			return err
+		}
+		doc, err = decodeDoc[ClusterDoc](res)
+		return err
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if patch {
+		mergePatchKey(spec, doc)
+	}
+	identityType := doc.IdentityType
+	if spec.identityType != "" {
+		identityType = spec.identityType
+	}
+	if sameKey(doc.KeyVault, spec.keyVault) || doc.ProvisioningState(p.d.Now()) != StateSucceeded || identityType != "SystemAssigned" {
+		return nil
+	}
+	if err := p.d.ValidateKey(ctx, doc.TenantID, doc.PrincipalID, *spec.keyVault); err != nil {
+		return err
+	}
+	spec.validated = spec.keyVault
 	return nil
 }
 
