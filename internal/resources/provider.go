@@ -77,6 +77,7 @@ func (p *Provider) Register(rt *arm.Router) {
 	p.registerSubscriptions(rt)
 	p.registerGroups(rt)
 	p.registerFeatures(rt)
+	p.registerGeneric(rt)
 }
 
 // EnsureSubscription returns the subscription if it exists and caller's
