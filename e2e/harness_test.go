@@ -41,12 +41,16 @@ type options struct {
 	provisioningDelay time.Duration
 	featureApproval   string
 	dataDir           string
+	listen            string // default 127.0.0.1:0
 }
 
 func start(t *testing.T, o options) *env {
 	t.Helper()
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
+	}
+	if o.listen == "" {
+		o.listen = "127.0.0.1:0"
 	}
 	if o.provisioningDelay == 0 {
 		o.provisioningDelay = 300 * time.Millisecond
@@ -57,7 +61,7 @@ func start(t *testing.T, o options) *env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{
-		Listen: "127.0.0.1:0", DataDir: o.dataDir, ProvisioningDelay: o.provisioningDelay,
+		Listen: o.listen, DataDir: o.dataDir, ProvisioningDelay: o.provisioningDelay,
 		FeatureApproval: o.featureApproval, Log: log,
 	})
 	if err != nil {

@@ -699,12 +699,13 @@ func (p *Provider) listClusters(w http.ResponseWriter, r *arm.Request) error {
 	if s.group != "" {
 		scopeID = arm.GroupID(s.sub, s.group).String()
 	}
-	if err := p.authorize(r, "Microsoft.OperationalInsights/clusters/read", scopeID); err != nil {
+	canSee, denied, err := p.listAuthorizer(r, "Microsoft.OperationalInsights/clusters/read", scopeID)
+	if err != nil {
 		return err
 	}
 	var out []any
 	now := p.d.Now()
-	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
+	err = p.d.Store.View(ctx, func(tx meta.Tx) error {
 		if _, err := checkScope(ctx, tx, r.Caller, s); err != nil {
 			return err
 		}
@@ -713,6 +714,11 @@ func (p *Provider) listClusters(w http.ResponseWriter, r *arm.Request) error {
 			return err
 		}
 		for _, res := range list {
+			if ok, err := canSee(res.ID); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
 			doc, err := decodeDoc[ClusterDoc](res)
 			if err != nil {
 				return err
@@ -723,6 +729,9 @@ func (p *Provider) listClusters(w http.ResponseWriter, r *arm.Request) error {
 	})
 	if err != nil {
 		return err
+	}
+	if len(out) == 0 && denied != nil {
+		return denied
 	}
 	return listResponse(w, out)
 }

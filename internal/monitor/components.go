@@ -337,11 +337,12 @@ func (p *Provider) listComponents(w http.ResponseWriter, r *arm.Request) error {
 	if s.group != "" {
 		scopeID = arm.GroupID(s.sub, s.group).String()
 	}
-	if err := p.authorize(r, "Microsoft.Insights/components/read", scopeID); err != nil {
+	canSee, denied, err := p.listAuthorizer(r, "Microsoft.Insights/components/read", scopeID)
+	if err != nil {
 		return err
 	}
 	var out []any
-	err := p.d.Store.View(r.Context(), func(tx meta.Tx) error {
+	err = p.d.Store.View(r.Context(), func(tx meta.Tx) error {
 		if _, err := checkScope(r.Context(), tx, r.Caller, s); err != nil {
 			return err
 		}
@@ -350,6 +351,11 @@ func (p *Provider) listComponents(w http.ResponseWriter, r *arm.Request) error {
 			return err
 		}
 		for _, res := range list {
+			if ok, err := canSee(res.ID); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
 			doc, err := decodeDoc[ComponentDoc](res)
 			if err != nil {
 				return err
@@ -360,6 +366,9 @@ func (p *Provider) listComponents(w http.ResponseWriter, r *arm.Request) error {
 	})
 	if err != nil {
 		return err
+	}
+	if len(out) == 0 && denied != nil {
+		return denied
 	}
 	return listResponse(w, out)
 }

@@ -205,11 +205,49 @@ func checkScope(ctx context.Context, tx meta.Tx, caller arm.Caller, s scope) (*m
 	return sub, nil
 }
 
-func (p *Provider) authorize(r *arm.Request, action, scope string) error {
+// authorize checks that the caller may perform action on scope. A denial in
+// a subscription that does not exist (or belongs to another tenant) is
+// reported as that, as Resource Manager does: 404 SubscriptionNotFound
+// rather than 403.
+func (p *Provider) authorize(r *arm.Request, action, scopeID string) error {
 	if p.d.Authorize == nil {
 		return nil
 	}
-	return p.d.Authorize(r.Context(), r.Caller, action, scope)
+	err := p.d.Authorize(r.Context(), r.Caller, action, scopeID)
+	if e, ok := arm.AsError(err); ok && e.Status == http.StatusForbidden {
+		if scopeErr := p.d.Store.View(r.Context(), func(tx meta.Tx) error {
+			_, err := checkScope(r.Context(), tx, r.Caller, scope{sub: r.Params["subscriptionId"]})
+			return err
+		}); scopeErr != nil {
+			return scopeErr
+		}
+	}
+	return err
+}
+
+// listAuthorizer answers, for a list, whether each item may be shown: all of
+// them when the caller may read at the list's scope, else those it may read
+// one by one (Resource Manager filters collections this way). denied is the
+// scope's 403, which the list returns when the caller may see none of the
+// items.
+func (p *Provider) listAuthorizer(r *arm.Request, action, scopeID string) (canSee func(resourceID string) (bool, error), denied, err error) {
+	err = p.authorize(r, action, scopeID)
+	if err == nil || p.d.Authorize == nil {
+		return func(string) (bool, error) { return true, nil }, nil, nil
+	}
+	if e, ok := arm.AsError(err); !ok || e.Status != http.StatusForbidden {
+		return nil, nil, err
+	}
+	return func(resourceID string) (bool, error) {
+		err := p.d.Authorize(r.Context(), r.Caller, action, resourceID)
+		if err == nil {
+			return true, nil
+		}
+		if _, ok := arm.AsError(err); ok {
+			return false, nil
+		}
+		return false, err
+	}, err, nil
 }
 
 func newGUID() string { return uuid.NewString() }

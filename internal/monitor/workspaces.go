@@ -372,11 +372,12 @@ func (p *Provider) listWorkspaces(w http.ResponseWriter, r *arm.Request) error {
 	if s.group != "" {
 		scopeID = arm.GroupID(s.sub, s.group).String()
 	}
-	if err := p.authorize(r, "Microsoft.OperationalInsights/workspaces/read", scopeID); err != nil {
+	canSee, denied, err := p.listAuthorizer(r, "Microsoft.OperationalInsights/workspaces/read", scopeID)
+	if err != nil {
 		return err
 	}
 	var out []any
-	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
+	err = p.d.Store.View(ctx, func(tx meta.Tx) error {
 		if _, err := checkScope(ctx, tx, r.Caller, s); err != nil {
 			return err
 		}
@@ -385,6 +386,11 @@ func (p *Provider) listWorkspaces(w http.ResponseWriter, r *arm.Request) error {
 			return err
 		}
 		for _, res := range list {
+			if ok, err := canSee(res.ID); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
 			doc, err := decodeDoc[WorkspaceDoc](res)
 			if err != nil {
 				return err
@@ -395,6 +401,9 @@ func (p *Provider) listWorkspaces(w http.ResponseWriter, r *arm.Request) error {
 	})
 	if err != nil {
 		return err
+	}
+	if len(out) == 0 && denied != nil {
+		return denied
 	}
 	return listResponse(w, out)
 }

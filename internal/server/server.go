@@ -169,10 +169,17 @@ func (s *Server) init(ctx context.Context) error {
 		writeText(w, http.StatusOK, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	mux.Handle("/subscriptions/", s.instrument("arm", router))
-	mux.Handle("/subscriptions", s.instrument("arm", router))
-	mux.Handle("/providers/", s.instrument("arm", router))
-	mux.Handle("/", s.instrument("identity", ids.Handler()))
+	// Resource Manager paths are case-insensitive ("/Subscriptions/..."
+	// appears in ids Azure returns), so the first segment decides, folded.
+	armHandler, idHandler := s.instrument("arm", router), s.instrument("identity", ids.Handler())
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if strings.EqualFold(first, "subscriptions") || strings.EqualFold(first, "providers") {
+			armHandler.ServeHTTP(w, r)
+			return
+		}
+		idHandler.ServeHTTP(w, r)
+	}))
 
 	s.http = &http.Server{
 		Handler:           mux,
