@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -88,7 +89,19 @@ func start(t *testing.T, o options) *env {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatal("bad CA file")
 	}
-	e.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
+	// Vault names (*.vault.localhost) do not resolve here: send them to the
+	// server, as a user's hosts file or DNS would.
+	serverAddr := strings.TrimPrefix(e.endpoint, "https://")
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	e.client = &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, _, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(host, ".vault.localhost") {
+				addr = serverAddr
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}, Timeout: 30 * time.Second}
 	e.cred = e.credential(e.boot.ClientID, e.boot.ClientSecret)
 	waitReady(t, e)
 	return e

@@ -96,21 +96,23 @@ func TestRuleCaseInsensitivity(t *testing.T) {
 		t.Fatal("GET with other casing found another cluster")
 	}
 	e.waitCluster(t, tok, "rg-case", "case-cluster")
+	vault := e.newVault(t, tok, "rg-Case", "case-kv", true, e.clusterPrincipal(t, tok, "rg-case", "case-cluster"))
+	vaultURI := strings.TrimSuffix(vault.uri, "/")
 
 	// KeyVaultProperties (seed) and keyVaultProperties (SDK) are the same member.
-	for i, name := range []string{"KeyVaultProperties", "keyVaultProperties", "KEYVAULTPROPERTIES"} {
-		version := fmt.Sprintf("v%d", i)
+	for _, name := range []string{"KeyVaultProperties", "keyVaultProperties", "KEYVAULTPROPERTIES"} {
+		version := e.createKey(t, vault, "cmk", 2048)
 		r = e.do(http.MethodPut, mixed+q(apiSeedCluster), tok, `{
   "identity": {"type": "systemAssigned"},
   "sku": {"name": "capacityReservation", "capacity": 1200},
-  "properties": {"`+name+`": {KeyVaultUri: "https://kv.vault.azure.net", keyname: "cmk", KEYVERSION: "`+version+`"}},
+  "properties": {"`+name+`": {KeyVaultUri: "`+vaultURI+`", keyname: "cmk", KEYVERSION: "`+version+`"}},
   "location": "East US"
 }`)
 		expect(t, r, http.StatusOK, "")
 		r = e.do(http.MethodGet, upper+q(apiSDKMonitor), tok, "")
 		expect(t, r, http.StatusOK, "")
 		kv, _ := at(t, r.json(t), "properties", "keyVaultProperties").(map[string]any)
-		if kv == nil || kv["keyVersion"] != version || kv["keyName"] != "cmk" || kv["keyVaultUri"] != "https://kv.vault.azure.net" {
+		if kv == nil || kv["keyVersion"] != version || kv["keyName"] != "cmk" || kv["keyVaultUri"] != vaultURI {
 			t.Fatalf("%s: keyVaultProperties = %v", name, kv)
 		}
 	}
@@ -554,12 +556,15 @@ func TestRuleKeyVaultProperties(t *testing.T) {
 	t.Parallel()
 	e, tok := setup(t, options{provisioningDelay: time.Second}, "rg")
 	path := e.clusterPath("rg", "kv-cluster")
+	vault := e.newVault(t, tok, "rg", "contoso-kv1", true)
+	vaultURI := strings.TrimSuffix(vault.uri, "/")
+	versions := map[string]string{"v1": e.createKey(t, vault, "cmk", 2048), "v2": e.createKey(t, vault, "cmk", 2048)}
 	withKey := func(version string) string {
 		return `{
   "identity": {"type": "systemAssigned"},
   "sku": {"name": "capacityReservation", "capacity": 1000},
   "properties": {
-    "KeyVaultProperties": {KeyVaultUri: "https://contoso.vault.azure.net", KeyName: "cmk", KeyVersion: "` + version + `"},
+    "KeyVaultProperties": {KeyVaultUri: "` + vaultURI + `", KeyName: "cmk", KeyVersion: "` + versions[version] + `"},
   },
   "location": "eastus"
 }`
@@ -575,6 +580,7 @@ func TestRuleKeyVaultProperties(t *testing.T) {
 	r = e.do(http.MethodPut, path+q(apiSeedCluster), tok, withKey("v1"))
 	expect(t, r, http.StatusConflict, "ClusterNotProvisioned")
 	e.waitCluster(t, tok, "rg", "kv-cluster")
+	e.grant(t, tok, "rg", vault, e.clusterPrincipal(t, tok, "rg", "kv-cluster"))
 
 	keyOf := func() map[string]any {
 		r := e.do(http.MethodGet, path+q(apiSeedCluster), tok, "")
@@ -584,19 +590,19 @@ func TestRuleKeyVaultProperties(t *testing.T) {
 	}
 	r = e.do(http.MethodPut, path+q(apiSeedCluster), tok, withKey("v1"))
 	expect(t, r, http.StatusOK, "")
-	if kv := keyOf(); kv == nil || kv["keyVersion"] != "v1" || kv["keyName"] != "cmk" {
+	if kv := keyOf(); kv == nil || kv["keyVersion"] != versions["v1"] || kv["keyName"] != "cmk" {
 		t.Fatalf("key after update = %v", kv)
 	}
 	// Rotation by PATCH (SDK shape).
 	r = e.do(http.MethodPatch, path+q(apiSDKMonitor), tok,
-		`{"properties":{"keyVaultProperties":{"keyVaultUri":"https://contoso.vault.azure.net","keyName":"cmk","keyVersion":"v2"}}}`)
+		`{"properties":{"keyVaultProperties":{"keyVaultUri":"`+vaultURI+`","keyName":"cmk","keyVersion":"`+versions["v2"]+`"}}}`)
 	expect(t, r, http.StatusOK, "")
-	if kv := keyOf(); kv == nil || kv["keyVersion"] != "v2" {
+	if kv := keyOf(); kv == nil || kv["keyVersion"] != versions["v2"] {
 		t.Fatalf("key after PATCH = %v", kv)
 	}
 	// A PATCH without the key keeps it.
 	expect(t, e.do(http.MethodPatch, path+q(apiSDKMonitor), tok, `{"tags":{"a":"b"}}`), http.StatusOK, "")
-	if kv := keyOf(); kv == nil || kv["keyVersion"] != "v2" {
+	if kv := keyOf(); kv == nil || kv["keyVersion"] != versions["v2"] {
 		t.Fatalf("key after a PATCH of tags = %v", kv)
 	}
 	// Invalid key properties.

@@ -111,6 +111,12 @@ func TestSeedProcedureRaw(t *testing.T) {
 		t.Fatalf("state after the operation = %v", st)
 	}
 
+	// 2 and 5. The key in a recoverable vault, and the access policy that
+	// grants the cluster's identity get, wrapKey and unwrapKey.
+	vault := e.newVault(t, tok, "rg-seed", "contoso-kv", true, identity["principalId"].(string))
+	version := e.createKey(t, vault, "cmk", 2048)
+	vaultURI := strings.TrimSuffix(vault.uri, "/")
+
 	// 6. Update the cluster with the key identifier, the seed's body as printed.
 	updateBody := `{
    "identity": { 
@@ -122,9 +128,9 @@ func TestSeedProcedureRaw(t *testing.T) {
      },
    "properties": {
      "KeyVaultProperties": {
-       KeyVaultUri: "https://contoso-kv.vault.azure.net",
+       KeyVaultUri: "` + vaultURI + `",
        KeyName: "cmk",
-       KeyVersion: "0123456789abcdef0123456789abcdef"
+       KeyVersion: "` + version + `"
        },
    },
    "location":"East US"
@@ -132,7 +138,7 @@ func TestSeedProcedureRaw(t *testing.T) {
 	r = e.do(http.MethodPut, clusterPath+q("2019-08-01-preview"), tok, updateBody)
 	expect(t, r, http.StatusOK, "")
 	kv := r.json(t)["properties"].(map[string]any)["keyVaultProperties"].(map[string]any)
-	if kv["keyVaultUri"] != "https://contoso-kv.vault.azure.net" || kv["keyName"] != "cmk" || kv["keyVersion"] != "0123456789abcdef0123456789abcdef" {
+	if kv["keyVaultUri"] != vaultURI || kv["keyName"] != "cmk" || kv["keyVersion"] != version {
 		t.Fatalf("keyVaultProperties = %v", kv)
 	}
 

@@ -125,6 +125,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.ProvisioningDelay, "cluster-provisioning-delay", server.DefaultProvisioningDelay, "how long a new cluster stays ProvisioningAccount")
 	fs.StringVar(&cfg.FeatureApproval, "feature-approval", server.DefaultFeatureApproval, "feature registrations: auto (Registered at once) or manual (Pending until 'kustodian feature approve')")
 	fs.DurationVar(&cfg.ClusterSoftDeleteRetention, "cluster-soft-delete-retention", server.DefaultClusterSoftDeleteRetention, "how long a deleted cluster stays recoverable with its name reserved")
+	fs.StringVar(&cfg.VaultDNSSuffix, "vault-dns-suffix", server.DefaultVaultDNSSuffix, "DNS suffix of the embedded Key Vault: vault NAME is served at https://NAME.SUFFIX:PORT/")
+	fs.StringVar(&cfg.PKCS11Module, "pkcs11-module", "", "PKCS#11 module (shared library) holding RSA-HSM keys; the PIN comes from KUSTODIAN_PKCS11_PIN")
+	fs.StringVar(&cfg.PKCS11TokenLabel, "pkcs11-token-label", "", "label of the PKCS#11 token to use")
+	fs.BoolVar(&cfg.SoftwareHSM, "hsm-software-fallback", false, "serve RSA-HSM keys from the software backend when no PKCS#11 module is set (development only: no hardware protection)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -143,6 +147,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("--log-format %q must be text or json", logFormat)
 	}
+	// The PIN is read from the environment only, never from a flag, so it
+	// does not show in process listings.
+	cfg.PKCS11PIN = os.Getenv("KUSTODIAN_PKCS11_PIN")
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, cfg)

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,16 @@ type Config struct {
 	// ClusterSoftDeleteRetention is how long deleted clusters stay
 	// recoverable with their name reserved.
 	ClusterSoftDeleteRetention time.Duration
+	// VaultDNSSuffix is the DNS suffix of the embedded Key Vault: vault
+	// "kv1" is served at https://kv1.{suffix}:{port}/.
+	VaultDNSSuffix string
+	// PKCS11Module, PKCS11TokenLabel and PKCS11PIN configure the HSM backend
+	// of RSA-HSM keys; without a module RSA-HSM keys are refused unless
+	// SoftwareHSM is set.
+	PKCS11Module, PKCS11TokenLabel, PKCS11PIN string
+	// SoftwareHSM serves RSA-HSM keys from the software backend (no
+	// hardware protection): an explicit opt-in for development.
+	SoftwareHSM bool
 	// PurgeInterval is how often expired soft-deleted resources are purged.
 	PurgeInterval time.Duration
 	// ShutdownTimeout bounds the graceful drain of requests.
@@ -42,6 +53,7 @@ const (
 	DefaultProvisioningDelay          = 5 * time.Second
 	DefaultFeatureApproval            = "auto"
 	DefaultClusterSoftDeleteRetention = 14 * 24 * time.Hour
+	DefaultVaultDNSSuffix             = "vault.localhost"
 )
 
 // Audiences of the tokens the server accepts.
@@ -71,6 +83,13 @@ func (c *Config) setDefaults() error {
 	}
 	if c.ClusterSoftDeleteRetention < 0 {
 		return fmt.Errorf("cluster soft delete retention %v must not be negative", c.ClusterSoftDeleteRetention)
+	}
+	if c.VaultDNSSuffix == "" {
+		c.VaultDNSSuffix = DefaultVaultDNSSuffix
+	}
+	c.VaultDNSSuffix = strings.ToLower(strings.Trim(c.VaultDNSSuffix, "."))
+	if c.PKCS11Module != "" && c.PKCS11TokenLabel == "" {
+		return fmt.Errorf("--pkcs11-module needs --pkcs11-token-label")
 	}
 	if c.PurgeInterval == 0 {
 		c.PurgeInterval = time.Minute

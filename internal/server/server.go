@@ -22,6 +22,9 @@ import (
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/devtls"
 	"github.com/kustodian/kustodian/internal/identity"
+	"github.com/kustodian/kustodian/internal/keyvault"
+	"github.com/kustodian/kustodian/internal/keyvault/pkcs11"
+	"github.com/kustodian/kustodian/internal/keyvault/vaults"
 	"github.com/kustodian/kustodian/internal/monitor"
 	"github.com/kustodian/kustodian/internal/resources"
 )
@@ -36,6 +39,9 @@ type Server struct {
 	endpoint  string
 	caFile    string
 	monitor   *monitor.Provider
+	vaults    *vaults.Provider
+	keyvault  *keyvault.Service
+	hsm       *pkcs11.Backend
 	ready     atomic.Bool
 	registry  *prometheus.Registry
 	requests  *prometheus.CounterVec
@@ -54,6 +60,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, state: st}
 	if err := s.init(ctx); err != nil {
+		if s.hsm != nil {
+			s.hsm.Close()
+		}
 		st.Close()
 		if s.listener != nil {
 			s.listener.Close()
@@ -92,6 +101,7 @@ func (s *Server) init(ctx context.Context) error {
 		} else if host != "" && ip == nil {
 			dns = append(dns, host)
 		}
+		dns = append(dns, cfg.VaultDNSSuffix, "*."+cfg.VaultDNSSuffix)
 		m, err := devtls.Ensure(s.state.DataDir+"/tls", dns, ips, now)
 		if err != nil {
 			return fmt.Errorf("development TLS: %w", err)
@@ -107,12 +117,14 @@ func (s *Server) init(ctx context.Context) error {
 	s.listener = ln
 	s.endpoint = endpointFor(ln.Addr().(*net.TCPAddr))
 	authority := s.endpoint
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	vaultAudience := "https://" + net.JoinHostPort(cfg.VaultDNSSuffix, port)
 
 	dir := &directory{store: s.state.Store, sealer: s.state.Sealer, keys: map[string]*rsa.PrivateKey{}}
 	ids := identity.New(dir, identity.Options{
 		AuthorityHost: authority,
 		AudienceAllowed: func(aud string) bool {
-			for _, a := range []string{ResourceManagerAudience, QueryAudience} {
+			for _, a := range []string{ResourceManagerAudience, QueryAudience, vaultAudience} {
 				if identity.SameAudience(aud, a) {
 					return true
 				}
@@ -121,6 +133,7 @@ func (s *Server) init(ctx context.Context) error {
 		},
 		Logger: log,
 	})
+	s.registry = prometheus.NewRegistry()
 	authz := identity.NewAuthorizer(assignments{s.state.Store})
 	authorize := func(ctx context.Context, caller arm.Caller, action, scope string) error {
 		err := authz.Check(ctx, caller.ObjectID, action, scope)
@@ -142,13 +155,47 @@ func (s *Server) init(ctx context.Context) error {
 	resources.New(resources.Deps{
 		Store: s.state.Store, Now: time.Now, Authorize: authorize, FeatureApproval: cfg.FeatureApproval,
 	}).Register(router)
+	// The embedded Key Vault: management plane (vaults) and data plane.
+	var kv *keyvault.Service
+	s.vaults = vaults.New(vaults.Deps{
+		Store: s.state.Store, Now: time.Now, Log: log, Authorize: authorize,
+		VaultURI:  func(name string) string { return kv.VaultURI(name, port) },
+		PurgeKeys: func(ctx context.Context, vault string) error { return kv.PurgeVault(ctx, vault) },
+	})
+	s.vaults.Register(router)
+	var hsm keyvault.Backend
+	if cfg.PKCS11Module != "" {
+		b, err := pkcs11.Open(pkcs11.Config{ModulePath: cfg.PKCS11Module, TokenLabel: cfg.PKCS11TokenLabel, PIN: cfg.PKCS11PIN})
+		if err != nil {
+			return fmt.Errorf("open the PKCS#11 token: %w", err)
+		}
+		s.hsm = b
+		hsm = b
+		log.Info("HSM backend ready", "module", cfg.PKCS11Module, "token", cfg.PKCS11TokenLabel)
+	} else if cfg.SoftwareHSM {
+		log.Warn("RSA-HSM keys are served by the SOFTWARE backend (--hsm-software-fallback): they have no hardware protection")
+	}
+	kv, err = keyvault.New(keyvault.Options{
+		Store: s.state.Store, Vaults: s.vaults, Software: keyvault.NewSoftwareBackend(s.state.Sealer), HSM: hsm,
+		SoftwareHSM: cfg.SoftwareHSM, VerifyToken: ids.Verify, AuthorityHost: authority, DNSSuffix: cfg.VaultDNSSuffix,
+		Sealer: s.state.Sealer, Now: time.Now, Log: log, Registerer: s.registry,
+	})
+	if err != nil {
+		return fmt.Errorf("key vault: %w", err)
+	}
+	s.keyvault = kv
+	vaultClient, err := vaultHTTPClient(s.caFile, cfg.VaultDNSSuffix, ln.Addr().String())
+	if err != nil {
+		return fmt.Errorf("key vault client: %w", err)
+	}
+
 	s.monitor = monitor.New(monitor.Deps{
 		Store: s.state.Store, Now: time.Now, Log: log, Sealer: s.state.Sealer, Ops: ops, Authorize: authorize,
 		ProvisioningDelay: cfg.ProvisioningDelay, ClusterSoftDeleteRetention: cfg.ClusterSoftDeleteRetention,
+		ValidateKey: keyValidator(ids, vaultClient),
 	})
 	s.monitor.Register(router)
 
-	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kustodian_http_requests_total", Help: "HTTP requests by surface, method and status code.",
@@ -172,7 +219,12 @@ func (s *Server) init(ctx context.Context) error {
 	// Resource Manager paths are case-insensitive ("/Subscriptions/..."
 	// appears in ids Azure returns), so the first segment decides, folded.
 	armHandler, idHandler := s.instrument("arm", router), s.instrument("identity", ids.Handler())
+	kvHandler := s.instrument("keyvault", kv.Handler())
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if kv.Match(r) {
+			kvHandler.ServeHTTP(w, r)
+			return
+		}
 		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		if strings.EqualFold(first, "subscriptions") || strings.EqualFold(first, "providers") {
 			armHandler.ServeHTTP(w, r)
@@ -182,7 +234,14 @@ func (s *Server) init(ctx context.Context) error {
 	}))
 
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// A vault host serves only the data plane, whatever the path.
+			if kv.Match(r) {
+				kvHandler.ServeHTTP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		}),
 		TLSConfig:         tlsConf,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -262,6 +321,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
+	if s.hsm != nil {
+		if err := s.hsm.Close(); err != nil {
+			log.Warn("closing the PKCS#11 token failed", "err", err)
+		}
+	}
 	if err := s.state.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}
@@ -281,6 +345,12 @@ func (s *Server) janitor(ctx context.Context) {
 				s.cfg.Log.Error("purge of expired soft-deleted resources failed", "err", err)
 			} else if n > 0 {
 				s.cfg.Log.Info("purged expired soft-deleted resources", "count", n)
+			}
+			if _, err := s.vaults.PurgeExpired(ctx); err != nil {
+				s.cfg.Log.Error("purge of expired deleted vaults failed", "err", err)
+			}
+			if err := s.keyvault.Maintain(ctx); err != nil {
+				s.cfg.Log.Error("key vault maintenance failed", "err", err)
 			}
 		}
 	}
