@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kustodian/kustodian/internal/audit"
 	"github.com/kustodian/kustodian/internal/meta"
 	"github.com/kustodian/kustodian/internal/resources"
 	"github.com/kustodian/kustodian/internal/server"
@@ -49,6 +50,7 @@ commands:
                                      approve a pending feature registration (--feature-approval manual)
   subscription set-max-capacity --subscription S --gb N
                                      allow cluster capacity reservations above 2000 GB/day
+  audit list [--since T] [--limit N] print the key audit trail as JSON lines
   version                            print the version
 `
 
@@ -78,6 +80,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("usage: kustodian subscription set-max-capacity --data-dir DIR --subscription S --gb N")
 		}
 		return setMaxCapacity(ctx, args[2:], stdout)
+	case "audit":
+		if len(args) < 2 || args[1] != "list" {
+			return errors.New("usage: kustodian audit list --data-dir DIR [--since RFC3339] [--limit N]")
+		}
+		return auditList(ctx, args[2:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -243,5 +250,40 @@ func setMaxCapacity(ctx context.Context, args []string, stdout io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stdout, "subscription %s may reserve up to %d GB/day per cluster\n", *sub, *gb)
+	return nil
+}
+
+func auditList(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("audit list", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", server.DefaultDataDir, "the server's data directory")
+	masterKey := fs.String("master-key-file", "", "master key file (default <data-dir>/master.key)")
+	since := fs.String("since", "", "list events at or after this time (RFC 3339)")
+	limit := fs.Int("limit", 0, "list at most this many events (0: all)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var from time.Time
+	if *since != "" {
+		t, err := time.Parse(time.RFC3339, *since)
+		if err != nil {
+			return fmt.Errorf("--since: %w", err)
+		}
+		from = t
+	}
+	st, err := openState(ctx, *dataDir, *masterKey)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	events, err := audit.List(ctx, st.Store, from, *limit)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	for _, e := range events {
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kustodian/kustodian/internal/arm"
+	"github.com/kustodian/kustodian/internal/audit"
 	"github.com/kustodian/kustodian/internal/meta"
 )
 
@@ -491,6 +492,7 @@ func (p *Provider) replaceCluster(ctx context.Context, tx meta.Tx, r *arm.Reques
 // applyClusterChange applies the fields a spec carries.
 func (p *Provider) applyClusterChange(ctx context.Context, tx meta.Tx, r *arm.Request, sub *meta.Subscription, res *meta.Resource, doc *ClusterDoc, spec *clusterSpec, cause string) (*KeyEvent, error) {
 	now := p.d.Now()
+	prevIdentity := doc.IdentityType
 	if spec.hasSKU {
 		if err := checkCapacity(spec.capacity, sub.MaxClusterCapacity); err != nil {
 			return nil, err
@@ -528,16 +530,16 @@ func (p *Provider) applyClusterChange(ctx context.Context, tx meta.Tx, r *arm.Re
 		event = &KeyEvent{ClusterID: doc.ClusterID, ResourceID: res.ID, Old: doc.KeyVault, New: spec.keyVault, Cause: cause, At: now}
 		switch {
 		case spec.keyVault == nil:
-			event.Cause = cause + " removed keyVaultProperties"
+			event.Kind, event.Cause = KeyRemoved, cause+" removed keyVaultProperties"
 		case doc.KeyVault == nil:
-			event.Cause = cause + " set keyVaultProperties"
+			event.Kind, event.Cause = KeySet, cause+" set keyVaultProperties"
 		default:
-			event.Cause = cause + " changed keyVaultProperties"
+			event.Kind, event.Cause = KeyChanged, cause+" changed keyVaultProperties"
 		}
 		doc.KeyVault = spec.keyVault
 	}
-	if doc.IdentityType == "None" && doc.KeyVault != nil && event == nil {
-		event = &KeyEvent{ClusterID: doc.ClusterID, ResourceID: res.ID, Old: doc.KeyVault, New: doc.KeyVault,
+	if doc.IdentityType == "None" && prevIdentity != "None" && doc.KeyVault != nil && event == nil {
+		event = &KeyEvent{ClusterID: doc.ClusterID, ResourceID: res.ID, Kind: IdentityRemoved, Old: doc.KeyVault, New: doc.KeyVault,
 			Cause: cause + " removed the cluster identity", At: now}
 	}
 	doc.LastModifiedDate = now
@@ -546,6 +548,18 @@ func (p *Provider) applyClusterChange(ctx context.Context, tx meta.Tx, r *arm.Re
 	if err := tx.PutResource(ctx, res); err != nil {
 		return nil, err
 	}
+	if event != nil {
+		keyID := ""
+		if k := event.New; k != nil {
+			keyID = kekID(k)
+		} else if k := event.Old; k != nil {
+			keyID = kekID(k)
+		}
+		if err := audit.Record(ctx, tx, audit.Event{Time: now, Kind: event.Kind, Resource: res.ID, KeyID: keyID,
+			Cause: event.Cause, Detail: "clusterId " + doc.ClusterID}); err != nil {
+			return nil, err
+		}
+	}
 	return event, nil
 }
 
@@ -553,7 +567,7 @@ func (p *Provider) emit(e *KeyEvent) {
 	if e == nil {
 		return
 	}
-	p.d.Log.Info("cluster key configuration changed", "cluster", e.ResourceID, "clusterId", e.ClusterID, "cause", e.Cause)
+	p.d.Log.Info("cluster key configuration changed", "cluster", e.ResourceID, "clusterId", e.ClusterID, "kind", e.Kind, "cause", e.Cause)
 	if p.d.OnKeyEvent != nil {
 		p.d.OnKeyEvent(*e)
 	}
@@ -610,6 +624,15 @@ func (p *Provider) patchCluster(w http.ResponseWriter, r *arm.Request) error {
 	p.emit(event)
 	arm.WriteJSON(w, http.StatusOK, renderCluster(res, doc, r.APIVersion, p.d.Now()))
 	return nil
+}
+
+// kekID is the key identifier of key vault properties.
+func kekID(k *KeyVaultProperties) string {
+	id := strings.TrimSuffix(k.KeyVaultURI, "/") + "/keys/" + k.KeyName
+	if k.KeyVersion != "" {
+		id += "/" + k.KeyVersion
+	}
+	return id
 }
 
 // mergePatchKey completes a PATCH's keyVaultProperties from the cluster's:

@@ -45,12 +45,23 @@ type Sealer interface {
 // KeyEvent is a change of a cluster's customer-managed key configuration,
 // reported to the storage layer (which turns removals into revocation).
 type KeyEvent struct {
-	ClusterID  string // the cluster's clusterId (GUID)
-	ResourceID string
-	Old, New   *KeyVaultProperties // nil when absent
-	Cause      string
-	At         time.Time
+	ClusterID  string `json:"clusterId"` // the cluster's clusterId (GUID)
+	ResourceID string `json:"resourceId"`
+	// Kind is KeySet, KeyChanged, KeyRemoved or IdentityRemoved.
+	Kind  string              `json:"kind"`
+	Old   *KeyVaultProperties `json:"old,omitempty"` // nil when absent
+	New   *KeyVaultProperties `json:"new,omitempty"`
+	Cause string              `json:"cause"`
+	At    time.Time           `json:"at"`
 }
+
+// Kinds of key events.
+const (
+	KeySet          = "KeySet"          // the first KEK was set: a new AEK generation starts
+	KeyChanged      = "KeyChanged"      // another key or version: the AEK is rewrapped
+	KeyRemoved      = "KeyRemoved"      // keyVaultProperties removed: revocation
+	IdentityRemoved = "IdentityRemoved" // identity set to None: the key can no longer be reached
+)
 
 // KeyValidator checks, as the cluster's own managed identity, that a key can
 // be used: see the Key Vault issue. It returns an *arm.Error (4xx) naming the

@@ -155,6 +155,11 @@ func (s *Server) init(ctx context.Context) error {
 	resources.New(resources.Deps{
 		Store: s.state.Store, Now: time.Now, Authorize: authorize, FeatureApproval: cfg.FeatureApproval,
 	}).Register(router)
+	keyEvents := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kustodian_key_events_total", Help: "Changes of cluster key configurations, by kind (KeySet, KeyChanged, KeyRemoved, IdentityRemoved).",
+	}, []string{"kind"})
+	s.registry.MustRegister(keyEvents)
+
 	// The embedded Key Vault: management plane (vaults) and data plane.
 	var kv *keyvault.Service
 	s.vaults = vaults.New(vaults.Deps{
@@ -193,6 +198,7 @@ func (s *Server) init(ctx context.Context) error {
 		Store: s.state.Store, Now: time.Now, Log: log, Sealer: s.state.Sealer, Ops: ops, Authorize: authorize,
 		ProvisioningDelay: cfg.ProvisioningDelay, ClusterSoftDeleteRetention: cfg.ClusterSoftDeleteRetention,
 		ValidateKey: keyValidator(ids, vaultClient),
+		OnKeyEvent:  func(e monitor.KeyEvent) { keyEvents.WithLabelValues(e.Kind).Inc() },
 	})
 	s.monitor.Register(router)
 
