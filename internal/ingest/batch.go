@@ -1,0 +1,136 @@
+package ingest
+
+import (
+	"fmt"
+	"time"
+)
+
+// Column types, as the Query API names them.
+const (
+	TypeString   = "string"
+	TypeReal     = "real"
+	TypeBool     = "bool"
+	TypeDatetime = "datetime"
+	TypeGUID     = "guid"
+)
+
+// suffix returns the column-name suffix Azure appends for a type.
+func suffix(typ string) string {
+	switch typ {
+	case TypeReal:
+		return "_d"
+	case TypeBool:
+		return "_b"
+	case TypeDatetime:
+		return "_t"
+	case TypeGUID:
+		return "_g"
+	default:
+		return "_s"
+	}
+}
+
+// Column is one typed column of a batch. Exactly one value slice is used,
+// by Type; Valid marks non-null rows.
+type Column struct {
+	Name    string
+	Type    string
+	Strings []string  // string, guid
+	Reals   []float64 // real
+	Bools   []bool    // bool
+	Times   []int64   // datetime, Unix nanoseconds
+	Valid   []bool
+}
+
+// Batch is a set of rows for one table of one workspace, columnar. The
+// standard columns TimeGenerated (Unix nanoseconds), and the constant
+// TenantId (the workspace id), Type (the table) and SourceSystem
+// ("RestAPI") are implied.
+type Batch struct {
+	CustomerID    string
+	Table         string
+	Rows          int
+	TimeGenerated []int64
+	Columns       []*Column
+	index         map[string]*Column
+}
+
+// NewBatch returns an empty batch.
+func NewBatch(customerID, table string) *Batch {
+	return &Batch{CustomerID: customerID, Table: table, index: map[string]*Column{}}
+}
+
+// column returns the named column, creating it (null for earlier rows).
+func (b *Batch) column(name, typ string) *Column {
+	if c := b.index[name]; c != nil {
+		return c
+	}
+	c := &Column{Name: name, Type: typ, Valid: make([]bool, b.Rows)}
+	switch typ {
+	case TypeReal:
+		c.Reals = make([]float64, b.Rows)
+	case TypeBool:
+		c.Bools = make([]bool, b.Rows)
+	case TypeDatetime:
+		c.Times = make([]int64, b.Rows)
+	default:
+		c.Strings = make([]string, b.Rows)
+	}
+	b.index[name] = c
+	b.Columns = append(b.Columns, c)
+	return c
+}
+
+// value is one typed field value of a row being added.
+type value struct {
+	name string // column name with suffix
+	typ  string
+	s    string
+	f    float64
+	b    bool
+	t    int64
+}
+
+// addRow appends a row: its TimeGenerated and values (at most one per
+// column). Columns the row lacks get a null.
+func (b *Batch) addRow(tg time.Time, vals []value) error {
+	seen := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		if seen[v.name] {
+			return fmt.Errorf("two fields map to the column %s", v.name)
+		}
+		seen[v.name] = true
+	}
+	b.TimeGenerated = append(b.TimeGenerated, tg.UnixNano())
+	for _, v := range vals {
+		c := b.column(v.name, v.typ)
+		switch v.typ {
+		case TypeReal:
+			c.Reals = append(c.Reals, v.f)
+		case TypeBool:
+			c.Bools = append(c.Bools, v.b)
+		case TypeDatetime:
+			c.Times = append(c.Times, v.t)
+		default:
+			c.Strings = append(c.Strings, v.s)
+		}
+		c.Valid = append(c.Valid, true)
+	}
+	b.Rows++
+	for _, c := range b.Columns {
+		if len(c.Valid) < b.Rows {
+			c.Valid = append(c.Valid, false)
+			switch c.Type {
+			case TypeReal:
+				c.Reals = append(c.Reals, 0)
+			case TypeBool:
+				c.Bools = append(c.Bools, false)
+			case TypeDatetime:
+				c.Times = append(c.Times, 0)
+			default:
+				c.Strings = append(c.Strings, "")
+			}
+		}
+	}
+	return nil
+}
