@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -269,6 +270,9 @@ func Validate(ctx context.Context, c Client, ref KeyRef, minBits int) (*KeyInfo,
 		return nil, &Failure{Condition: "KeyTypeNotSupported", Message: fmt.Sprintf("The key %s is of type %s: a customer-managed key must be RSA or RSA-HSM.", info.KID, info.Kty)}
 	case info.Bits < minBits:
 		return nil, &Failure{Condition: "KeySizeTooSmall", Message: fmt.Sprintf("The key %s has %d bits; keyRsaSize asks for at least %d.", info.KID, info.Bits, minBits)}
+	case len(info.Ops) > 0 && (!slices.Contains(info.Ops, "wrapKey") || !slices.Contains(info.Ops, "unwrapKey")):
+		return nil, &Failure{Condition: "KeyOperationNotAllowed", Message: fmt.Sprintf(
+			"The key %s does not allow wrapKey and unwrapKey (its key_ops are %s): add them to the key's operations.", info.KID, strings.Join(info.Ops, ", "))}
 	}
 	probe := make([]byte, 32)
 	if _, err := rand.Read(probe); err != nil {

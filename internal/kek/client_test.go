@@ -83,6 +83,8 @@ func TestValidate(t *testing.T) {
 		{name: "expired", mutate: func(f *fakeClient) { f.info.Expires = &past }, want: "KeyExpired"},
 		{name: "not yet valid", mutate: func(f *fakeClient) { f.info.NotBefore = &future }, want: "KeyNotYetValid"},
 		{name: "EC key", mutate: func(f *fakeClient) { f.info.Kty = "EC" }, want: "KeyTypeNotSupported"},
+		{name: "key_ops allow wrap", mutate: func(f *fakeClient) { f.info.Ops = []string{"wrapKey", "unwrapKey", "sign"} }},
+		{name: "key_ops without unwrap", mutate: func(f *fakeClient) { f.info.Ops = []string{"wrapKey", "sign"} }, want: "KeyOperationNotAllowed"},
 		{name: "too small", mutate: func(f *fakeClient) {}, minBits: 3072, want: "KeySizeTooSmall"},
 		{name: "no get permission", mutate: func(f *fakeClient) { f.getErr = classify("get", KeyRef{}, responseError(403, "Forbidden")) }, want: "KeyVaultAccessDenied"},
 		{name: "key missing", mutate: func(f *fakeClient) { f.getErr = classify("get", KeyRef{}, responseError(404, "KeyNotFound")) }, want: "KeyNotFound"},

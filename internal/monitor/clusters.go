@@ -716,47 +716,11 @@ func (p *Provider) getCluster(w http.ResponseWriter, r *arm.Request) error {
 }
 
 func (p *Provider) listClusters(w http.ResponseWriter, r *arm.Request) error {
-	ctx := r.Context()
-	s := reqScope(r)
-	scopeID := "/subscriptions/" + s.sub
-	if s.group != "" {
-		scopeID = arm.GroupID(s.sub, s.group).String()
-	}
-	canSee, denied, err := p.listAuthorizer(r, "Microsoft.OperationalInsights/clusters/read", scopeID)
-	if err != nil {
-		return err
-	}
-	var out []any
 	now := p.d.Now()
-	err = p.d.Store.View(ctx, func(tx meta.Tx) error {
-		if _, err := checkScope(ctx, tx, r.Caller, s); err != nil {
-			return err
-		}
-		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: TypeCluster, SubscriptionID: s.sub, ResourceGroup: s.group})
-		if err != nil {
-			return err
-		}
-		for _, res := range list {
-			if ok, err := canSee(res.ID); err != nil {
-				return err
-			} else if !ok {
-				continue
-			}
-			doc, err := decodeDoc[ClusterDoc](res)
-			if err != nil {
-				return err
-			}
-			out = append(out, renderCluster(res, doc, r.APIVersion, now))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if len(out) == 0 && denied != nil {
-		return denied
-	}
-	return listResponse(w, out)
+	return listResources(p, w, r, TypeCluster, "Microsoft.OperationalInsights/clusters/read",
+		func(res *meta.Resource, doc *ClusterDoc) map[string]any {
+			return renderCluster(res, doc, r.APIVersion, now)
+		})
 }
 
 // deleteCluster soft-deletes a cluster: it answers 404 afterwards, its name

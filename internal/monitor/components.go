@@ -332,45 +332,8 @@ func (p *Provider) deleteComponent(w http.ResponseWriter, r *arm.Request) error 
 }
 
 func (p *Provider) listComponents(w http.ResponseWriter, r *arm.Request) error {
-	s := reqScope(r)
-	scopeID := "/subscriptions/" + s.sub
-	if s.group != "" {
-		scopeID = arm.GroupID(s.sub, s.group).String()
-	}
-	canSee, denied, err := p.listAuthorizer(r, "Microsoft.Insights/components/read", scopeID)
-	if err != nil {
-		return err
-	}
-	var out []any
-	err = p.d.Store.View(r.Context(), func(tx meta.Tx) error {
-		if _, err := checkScope(r.Context(), tx, r.Caller, s); err != nil {
-			return err
-		}
-		list, err := tx.Resources(r.Context(), meta.ResourceQuery{Type: TypeComponent, SubscriptionID: s.sub, ResourceGroup: s.group})
-		if err != nil {
-			return err
-		}
-		for _, res := range list {
-			if ok, err := canSee(res.ID); err != nil {
-				return err
-			} else if !ok {
-				continue
-			}
-			doc, err := decodeDoc[ComponentDoc](res)
-			if err != nil {
-				return err
-			}
-			out = append(out, p.renderComponent(r, res, doc))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if len(out) == 0 && denied != nil {
-		return denied
-	}
-	return listResponse(w, out)
+	return listResources(p, w, r, TypeComponent, "Microsoft.Insights/components/read",
+		func(res *meta.Resource, doc *ComponentDoc) map[string]any { return p.renderComponent(r, res, doc) })
 }
 
 func (p *Provider) renderComponent(r *arm.Request, res *meta.Resource, doc *ComponentDoc) map[string]any {

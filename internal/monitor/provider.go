@@ -337,6 +337,53 @@ func tags(body arm.Object) (map[string]string, error) {
 	return t, nil
 }
 
+// listResources answers a list of resources of type typ in the request's
+// subscription or group, showing those the caller may read (action), each
+// rendered by render.
+func listResources[T any](p *Provider, w http.ResponseWriter, r *arm.Request, typ, action string,
+	render func(*meta.Resource, *T) map[string]any) error {
+	ctx := r.Context()
+	s := reqScope(r)
+	scopeID := "/subscriptions/" + s.sub
+	if s.group != "" {
+		scopeID = arm.GroupID(s.sub, s.group).String()
+	}
+	canSee, denied, err := p.listAuthorizer(r, action, scopeID)
+	if err != nil {
+		return err
+	}
+	var out []any
+	err = p.d.Store.View(ctx, func(tx meta.Tx) error {
+		if _, err := checkScope(ctx, tx, r.Caller, s); err != nil {
+			return err
+		}
+		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: typ, SubscriptionID: s.sub, ResourceGroup: s.group})
+		if err != nil {
+			return err
+		}
+		for _, res := range list {
+			if ok, err := canSee(res.ID); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
+			doc, err := decodeDoc[T](res)
+			if err != nil {
+				return err
+			}
+			out = append(out, render(res, doc))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(out) == 0 && denied != nil {
+		return denied
+	}
+	return listResponse(w, out)
+}
+
 func listResponse(w http.ResponseWriter, values []any) error {
 	if values == nil {
 		values = []any{}

@@ -366,46 +366,10 @@ func (p *Provider) getWorkspace(w http.ResponseWriter, r *arm.Request) error {
 }
 
 func (p *Provider) listWorkspaces(w http.ResponseWriter, r *arm.Request) error {
-	ctx := r.Context()
-	s := reqScope(r)
-	scopeID := "/subscriptions/" + s.sub
-	if s.group != "" {
-		scopeID = arm.GroupID(s.sub, s.group).String()
-	}
-	canSee, denied, err := p.listAuthorizer(r, "Microsoft.OperationalInsights/workspaces/read", scopeID)
-	if err != nil {
-		return err
-	}
-	var out []any
-	err = p.d.Store.View(ctx, func(tx meta.Tx) error {
-		if _, err := checkScope(ctx, tx, r.Caller, s); err != nil {
-			return err
-		}
-		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: TypeWorkspace, SubscriptionID: s.sub, ResourceGroup: s.group})
-		if err != nil {
-			return err
-		}
-		for _, res := range list {
-			if ok, err := canSee(res.ID); err != nil {
-				return err
-			} else if !ok {
-				continue
-			}
-			doc, err := decodeDoc[WorkspaceDoc](res)
-			if err != nil {
-				return err
-			}
-			out = append(out, renderWorkspace(res, doc, r.APIVersion))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if len(out) == 0 && denied != nil {
-		return denied
-	}
-	return listResponse(w, out)
+	return listResources(p, w, r, TypeWorkspace, "Microsoft.OperationalInsights/workspaces/read",
+		func(res *meta.Resource, doc *WorkspaceDoc) map[string]any {
+			return renderWorkspace(res, doc, r.APIVersion)
+		})
 }
 
 // deleteWorkspace soft-deletes a workspace (recoverable by a PUT of the same
