@@ -1,0 +1,138 @@
+// Package store is the cryptographic and on-disk foundation of Kustodian's
+// log store: the envelope that seals every byte of customer data at rest,
+// the columnar block format, immutable segment files and the write-ahead
+// log. It holds no HTTP, no Key Vault client and no catalog: AEKs arrive
+// through the Keyring interface, files go through package vfs, and segment
+// metadata is handed back to the caller for its catalog.
+//
+// # Keys
+//
+// KEK (customer's vault) → AEK (32 bytes per storage account generation,
+// type AEK) → DEK per sealed object:
+//
+//	DEK = HKDF-SHA256(AEK, salt = 32 random bytes stored with the object, info = "kustodian/dek/v1")
+//
+// Objects are sealed with AES-256-GCM under the DEK with a 96-bit random
+// nonce. A fresh salt per object means a fresh key per object, so the GCM
+// random-nonce bound applies per DEK, not per AEK. AEKs belong to the
+// Keyring: the store never zeroes them, never logs them (AEK redacts itself
+// in fmt and slog) and asks the Keyring again for every block it opens and
+// every WAL append, so that a revocation (the key layer zeroes or withholds
+// the AEK) stops reads and writes at once. Errors from the Keyring are
+// wrapped with %w and pass through unchanged.
+//
+// # Envelope format v1
+//
+//	[0:4]   magic "KSEN"
+//	[4]     version 1
+//	[5]     kind: 1 segment block, 2 segment footer, 3 WAL record
+//	[6:10]  AEK generation (big endian) — so a reader knows which AEK to ask for
+//	[10:42] HKDF salt
+//	[42:54] GCM nonce
+//	[54:]   ciphertext, then the 16-byte tag (70 bytes of overhead in all)
+//
+// AAD = "kustodian/envelope/v1\x00" ‖ bytes [0:10] (magic, version, kind,
+// generation) ‖ uvarint(len(account)) ‖ account ‖ file id (16 bytes) ‖
+// index (8 bytes, big endian). The account, file id and index are not stored
+// in the envelope: the reader supplies where it expects the object to be, so
+// a block moved to another index, swapped, copied into another segment or
+// WAL file, or replayed from another storage account fails authentication.
+// For a segment the file id is its random id and the index the block number
+// (the footer uses index 0 with its own kind); for a WAL file the file id is
+// its sequence number (8 bytes) and 8 random bytes from its header, and the
+// index the record's number in the file.
+//
+// # Compressed body
+//
+// The plaintext inside block and WAL envelopes is: codec byte (0 none,
+// 1 zstd) ‖ uvarint uncompressed length ‖ data. Compression happens before
+// encryption (ciphertext does not compress). Blocks use zstd's default level,
+// WAL records its fastest level. Uncompressed bodies are bounded to 256 MiB.
+//
+// # Block format v1 (see Block.marshal for the column encodings)
+//
+// "KSBL", version 1, row count, min and max TimeGenerated, then per column
+// its name, type and encoded data (null bitmap; ints plain or delta zigzag
+// varints, whichever is smaller; floats as 8-byte IEEE 754; bools as a
+// bitmap; strings plain or with a dictionary when there are at most
+// min(65536, rows/2) distinct values). Column names and types exist only
+// inside the encrypted block. Every block must have a non-null DateTime
+// column TimeGenerated.
+//
+// # Segment format v1
+//
+//	header  (24 bytes, plaintext): "KSSG", version 1, 3 zero bytes, segment id (16)
+//	blocks  sealed envelopes of kind 1, index 0, 1, 2, … back to back
+//	footer  sealed envelope of kind 2: "KSFT", version 1, workspace, table,
+//	        block count, per block offset, length, rows, min/max time (ns)
+//	trailer (16 bytes, plaintext): footer offset (8, BE), footer length (4, BE), "KSSE"
+//
+// A segment is written to path+".tmp", fsynced, renamed into place and the
+// directory fsynced: it exists completely or not at all. The reader checks
+// the header (magic, version, zero reserved bytes, the segment id the caller
+// expects), that the trailer points exactly at the footer before it, that
+// the authenticated footer's blocks tile the file between header and footer
+// with no gaps, and that each decrypted block's rows and time range match its
+// footer entry. Any failure is an error wrapping ErrCorrupt (or
+// ErrUnknownVersion); data that fails a check is never returned.
+//
+// # Plaintext metadata (a decision DESIGN.md leaves open)
+//
+// The catalog entry (SegmentMeta, BlockMeta) carries per-block and
+// per-segment min/max TimeGenerated, row counts, offsets and sizes in
+// plaintext, and the caller may store them so. This is accepted: it is time
+// and volume metadata, not content — the file system already reveals when
+// and how much was written (file times and sizes), and the catalog needs it
+// to prune queries by time and to apply retention (purging whole blocks and
+// segments) while a key is revoked or unavailable, which must not require
+// the customer's key. Column names, values and the table name stay inside
+// encrypted blocks and the encrypted footer; SegmentMeta returns Workspace
+// and Table to the caller, who must store ids, not customer-chosen names, in
+// plaintext. The same times are also inside each encrypted block header and
+// the footer, where they are authenticated; a tampered catalog can at worst
+// make a query skip or visit a block, never return wrong data.
+//
+// # WAL format v1
+//
+// One WAL per storage account, a directory of files named
+// "%016x.wal" by sequence number. A file is a 24-byte header ("KSWL",
+// version 1, 3 zero bytes, sequence number (8, BE), 8 random bytes) and
+// frames:
+//
+//	[0:4]  length n of the sealed record (BE)
+//	[4:8]  CRC-32C of bytes [0:4]
+//	[8:12] CRC-32C of the sealed record
+//	[12:]  sealed envelope of kind 3 whose body holds the records of one
+//	       Append: uvarint count, then uvarint length + bytes per record
+//
+// Append seals and writes under a mutex and then waits for durability; the
+// first waiter to take the sync lock fsyncs everything written so far, so
+// concurrent appenders share one fsync (group commit). Append returns nil
+// only after its record is fsynced. A failed write or fsync poisons the WAL
+// (every later call fails; the caller reopens and replays): after a failed
+// fsync the kernel may have dropped the dirty pages, so retrying is unsafe.
+// A new file's header and directory entry are made durable before any record
+// goes into it; rotation fsyncs the old file first.
+//
+// Replay reads all files in order. In the last file only, a torn tail — a
+// partial frame header, a record longer than what remains, a zeroed tail, or
+// a checksum mismatch in the final record — is truncated (logged with slog)
+// and replay ends there. Anything else (a bad length checksum or record
+// checksum followed by more data, an authentication failure, damage in an
+// earlier file) is an error wrapping ErrCorrupt, never skipped. Removing
+// whole records from the end of the last file cannot be told apart from a
+// crash and is not detected.
+//
+// Flushing protocol: Rotate returns the sequence number of the new file;
+// every Append that returned before Rotate was called lies in older files;
+// once the caller has made all of them durable in segments and the catalog
+// it calls RemoveBefore(seq). The caller must record the flushed sequence
+// number in its metadata and refuse to replay files below it: an attacker
+// who restores an old, already-flushed WAL file under its own name could
+// otherwise make its records appear twice (they still authenticate).
+//
+// # Not yet done
+//
+// Retention, compaction, caches and the outage buffer are not in this
+// package yet.
+package store

@@ -1,0 +1,442 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/kustodian/kustodian/internal/store/vfs"
+)
+
+const (
+	segMagic       = "KSSG"
+	segVersion1    = 1
+	segHeaderSize  = 24
+	trailerMagic   = "KSSE"
+	trailerSize    = 16
+	footerMagic    = "KSFT"
+	footerVersion1 = 1
+	// maxFooterSize bounds the sealed footer a reader will load.
+	maxFooterSize = 64 << 20
+)
+
+// BlockMeta describes one block of a segment: where it is, how many rows it
+// has and the range of their TimeGenerated.
+type BlockMeta struct {
+	Offset  int64
+	Length  int64
+	Rows    int
+	MinTime time.Time
+	MaxTime time.Time
+}
+
+// SegmentMeta describes a finished segment; it is the catalog entry the
+// caller stores in the metadata store. Workspace and Table are what the
+// writer was given; whether they go into the catalog in plaintext is the
+// caller's decision (ids are fine, customer-chosen names are not).
+type SegmentMeta struct {
+	ID         FileID
+	Generation uint32
+	Workspace  string
+	Table      string
+	Size       int64
+	Rows       int
+	MinTime    time.Time
+	MaxTime    time.Time
+	Blocks     []BlockMeta
+}
+
+// SegmentOptions configures CreateSegment.
+type SegmentOptions struct {
+	// Account is the storage account id bound into every envelope.
+	Account string
+	// ID is the segment id, unique within the account (see NewFileID).
+	ID FileID
+	// Workspace and Table are recorded in the sealed footer.
+	Workspace string
+	Table     string
+	// AEK seals the blocks and footer. The writer does not zero it.
+	AEK *AEK
+	// Rand supplies salts and nonces; nil means crypto/rand.Reader. Tests
+	// inject a deterministic source.
+	Rand io.Reader
+	// NoCompression stores blocks without zstd (for measurements only).
+	NoCompression bool
+}
+
+// SegmentWriter writes one segment file. It writes to path+".tmp" and
+// renames it into place in Finish, so a segment is either complete at path
+// or absent. It is not safe for concurrent use.
+type SegmentWriter struct {
+	fs     vfs.FS
+	path   string
+	tmp    string
+	f      vfs.File
+	opts   SegmentOptions
+	off    int64
+	blocks []BlockMeta
+	raw    []byte
+	body   []byte
+	sealed []byte
+	err    error
+}
+
+// CreateSegment starts a new segment at path.
+func CreateSegment(fsys vfs.FS, path string, opts SegmentOptions) (*SegmentWriter, error) {
+	if opts.AEK == nil {
+		return nil, errors.New("store: CreateSegment: no AEK")
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	w := &SegmentWriter{fs: fsys, path: path, tmp: path + ".tmp", opts: opts}
+	f, err := fsys.Create(w.tmp)
+	if err != nil {
+		return nil, fmt.Errorf("store: create segment %s: %w", opts.ID, err)
+	}
+	w.f = f
+	hdr := make([]byte, 0, segHeaderSize)
+	hdr = append(hdr, segMagic...)
+	hdr = append(hdr, segVersion1, 0, 0, 0)
+	hdr = append(hdr, opts.ID[:]...)
+	if err := w.write(hdr); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *SegmentWriter) write(p []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if _, err := w.f.Write(p); err != nil {
+		w.err = fmt.Errorf("store: write segment %s: %w", w.opts.ID, err)
+		return w.err
+	}
+	w.off += int64(len(p))
+	return nil
+}
+
+func (w *SegmentWriter) binding(kind byte, index uint64) *binding {
+	return &binding{account: w.opts.Account, kind: kind, file: w.opts.ID, index: index}
+}
+
+// Append validates, encodes, compresses, seals and writes b as the next
+// block, and returns its metadata.
+func (w *SegmentWriter) Append(b *Block) (BlockMeta, error) {
+	if w.err != nil {
+		return BlockMeta{}, w.err
+	}
+	if err := b.Validate(); err != nil {
+		return BlockMeta{}, err
+	}
+	var err error
+	w.raw = b.marshal(w.raw[:0])
+	codec := codecZstd
+	if w.opts.NoCompression {
+		codec = codecNone
+	}
+	if w.body, err = compressBody(w.body[:0], w.raw, codec, false); err != nil {
+		return BlockMeta{}, err
+	}
+	idx := uint64(len(w.blocks))
+	if w.sealed, err = sealEnvelope(w.sealed[:0], w.opts.Rand, w.opts.AEK, w.binding(kindBlock, idx), w.body); err != nil {
+		return BlockMeta{}, err
+	}
+	m := BlockMeta{Offset: w.off, Length: int64(len(w.sealed)), Rows: b.Rows,
+		MinTime: time.Unix(0, b.MinTime).UTC(), MaxTime: time.Unix(0, b.MaxTime).UTC()}
+	if err := w.write(w.sealed); err != nil {
+		return BlockMeta{}, err
+	}
+	w.blocks = append(w.blocks, m)
+	return m, nil
+}
+
+// Finish writes the sealed footer and the trailer, syncs the file, renames
+// it into place and syncs the directory. The segment must have at least one
+// block.
+func (w *SegmentWriter) Finish() (*SegmentMeta, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	if len(w.blocks) == 0 {
+		return nil, errors.New("store: finish segment: no blocks")
+	}
+	meta := &SegmentMeta{ID: w.opts.ID, Generation: w.opts.AEK.Generation(),
+		Workspace: w.opts.Workspace, Table: w.opts.Table, Blocks: w.blocks}
+	for i, b := range w.blocks {
+		meta.Rows += b.Rows
+		if i == 0 || b.MinTime.Before(meta.MinTime) {
+			meta.MinTime = b.MinTime
+		}
+		if i == 0 || b.MaxTime.After(meta.MaxTime) {
+			meta.MaxTime = b.MaxTime
+		}
+	}
+	footer := marshalFooter(nil, meta)
+	sealed, err := sealEnvelope(nil, w.opts.Rand, w.opts.AEK, w.binding(kindFooter, 0), footer)
+	if err != nil {
+		return nil, err
+	}
+	footerOff := w.off
+	trailer := binary.BigEndian.AppendUint64(nil, uint64(footerOff))
+	trailer = binary.BigEndian.AppendUint32(trailer, uint32(len(sealed)))
+	trailer = append(trailer, trailerMagic...)
+	if err := w.write(append(sealed, trailer...)); err != nil {
+		return nil, err
+	}
+	if err := w.f.Sync(); err != nil {
+		w.err = fmt.Errorf("store: sync segment %s: %w", w.opts.ID, err)
+		return nil, w.err
+	}
+	err = w.f.Close()
+	w.f = nil
+	if err != nil {
+		w.err = fmt.Errorf("store: close segment %s: %w", w.opts.ID, err)
+		return nil, w.err
+	}
+	if err := w.fs.Rename(w.tmp, w.path); err != nil {
+		w.err = fmt.Errorf("store: rename segment %s: %w", w.opts.ID, err)
+		return nil, w.err
+	}
+	if err := w.fs.SyncDir(filepath.Dir(w.path)); err != nil {
+		w.err = fmt.Errorf("store: sync dir of segment %s: %w", w.opts.ID, err)
+		return nil, w.err
+	}
+	meta.Size = w.off
+	w.err = ErrClosed
+	return meta, nil
+}
+
+// Abort abandons the segment and removes its temporary file.
+func (w *SegmentWriter) Abort() error {
+	var err error
+	if w.f != nil {
+		err = w.f.Close()
+		w.f = nil
+		if rerr := w.fs.Remove(w.tmp); err == nil {
+			err = rerr
+		}
+	}
+	w.err = ErrClosed
+	return err
+}
+
+// marshalFooter encodes the footer (format v1):
+//
+//	magic "KSFT", version 1
+//	uvarint length + workspace, uvarint length + table
+//	uvarint block count
+//	per block: uvarint offset, uvarint length, uvarint rows,
+//	           varint min time, varint max time (Unix ns)
+func marshalFooter(dst []byte, m *SegmentMeta) []byte {
+	dst = append(dst, footerMagic...)
+	dst = append(dst, footerVersion1)
+	dst = binary.AppendUvarint(dst, uint64(len(m.Workspace)))
+	dst = append(dst, m.Workspace...)
+	dst = binary.AppendUvarint(dst, uint64(len(m.Table)))
+	dst = append(dst, m.Table...)
+	dst = binary.AppendUvarint(dst, uint64(len(m.Blocks)))
+	for _, b := range m.Blocks {
+		dst = binary.AppendUvarint(dst, uint64(b.Offset))
+		dst = binary.AppendUvarint(dst, uint64(b.Length))
+		dst = binary.AppendUvarint(dst, uint64(b.Rows))
+		dst = binary.AppendVarint(dst, b.MinTime.UnixNano())
+		dst = binary.AppendVarint(dst, b.MaxTime.UnixNano())
+	}
+	return dst
+}
+
+func unmarshalFooter(src []byte, m *SegmentMeta) error {
+	if len(src) < 5 || string(src[:4]) != footerMagic {
+		return fmt.Errorf("%w: footer: bad magic", ErrCorrupt)
+	}
+	if src[4] != footerVersion1 {
+		return fmt.Errorf("%w: footer version %d", ErrUnknownVersion, src[4])
+	}
+	d := &decoder{src: src[5:], ctx: "footer"}
+	m.Workspace = string(d.bytes(d.uvarint()))
+	m.Table = string(d.bytes(d.uvarint()))
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.src)) {
+		d.fail("block count beyond data")
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		b := BlockMeta{Offset: int64(d.uvarint()), Length: int64(d.uvarint()), Rows: int(d.uvarint())}
+		b.MinTime = time.Unix(0, d.varint()).UTC()
+		b.MaxTime = time.Unix(0, d.varint()).UTC()
+		m.Blocks = append(m.Blocks, b)
+	}
+	if d.err == nil && len(d.src) != 0 {
+		d.fail("trailing bytes")
+	}
+	return d.err
+}
+
+// Segment is an open segment file for reading. It is safe for concurrent
+// use.
+type Segment struct {
+	f       vfs.File
+	account string
+	kr      Keyring
+	meta    SegmentMeta
+}
+
+// OpenSegment opens the segment at path, which the caller's catalog says is
+// segment id of account, and authenticates its footer with the AEK the
+// keyring gives for the generation it was written under.
+func OpenSegment(ctx context.Context, fsys vfs.FS, path, account string, id FileID, kr Keyring) (*Segment, error) {
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open segment %s: %w", id, err)
+	}
+	s := &Segment{f: f, account: account, kr: kr}
+	if err := s.load(ctx, id); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: open segment %s: %w", id, err)
+	}
+	return s, nil
+}
+
+func readFull(f vfs.File, off, n int64) ([]byte, error) {
+	buf := make([]byte, n)
+	k, err := f.ReadAt(buf, off)
+	if int64(k) == n {
+		return buf, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: short read of %d bytes at %d", ErrCorrupt, n, off)
+	}
+	return nil, err
+}
+
+func (s *Segment) load(ctx context.Context, id FileID) error {
+	size, err := s.f.Size()
+	if err != nil {
+		return err
+	}
+	if size < segHeaderSize+trailerSize {
+		return fmt.Errorf("%w: %d bytes is too short for a segment", ErrCorrupt, size)
+	}
+	hdr, err := readFull(s.f, 0, segHeaderSize)
+	if err != nil {
+		return err
+	}
+	if string(hdr[:4]) != segMagic {
+		return fmt.Errorf("%w: not a segment (bad magic)", ErrCorrupt)
+	}
+	if hdr[4] != segVersion1 {
+		return fmt.Errorf("%w: segment version %d", ErrUnknownVersion, hdr[4])
+	}
+	if hdr[5]|hdr[6]|hdr[7] != 0 {
+		return fmt.Errorf("%w: reserved header bytes are not zero", ErrCorrupt)
+	}
+	if FileID(hdr[8:24]) != id {
+		return fmt.Errorf("%w: file holds segment %s", ErrCorrupt, FileID(hdr[8:24]))
+	}
+	tr, err := readFull(s.f, size-trailerSize, trailerSize)
+	if err != nil {
+		return err
+	}
+	if string(tr[12:16]) != trailerMagic {
+		return fmt.Errorf("%w: bad trailer (truncated segment?)", ErrCorrupt)
+	}
+	footOff := int64(binary.BigEndian.Uint64(tr[0:8]))
+	footLen := int64(binary.BigEndian.Uint32(tr[8:12]))
+	if footOff < segHeaderSize || footLen > maxFooterSize || footOff+footLen != size-trailerSize {
+		return fmt.Errorf("%w: trailer points outside the file", ErrCorrupt)
+	}
+	sealed, err := readFull(s.f, footOff, footLen)
+	if err != nil {
+		return err
+	}
+	gen, err := envelopeGeneration(sealed)
+	if err != nil {
+		return fmt.Errorf("footer: %w", err)
+	}
+	aek, err := s.kr.AEK(ctx, s.account, gen)
+	if err != nil {
+		return fmt.Errorf("footer: AEK generation %d: %w", gen, err)
+	}
+	plain, err := openEnvelope(nil, aek, &binding{account: s.account, kind: kindFooter, file: id}, sealed)
+	if err != nil {
+		return fmt.Errorf("footer: %w", err)
+	}
+	m := SegmentMeta{ID: id, Generation: gen, Size: size}
+	if err := unmarshalFooter(plain, &m); err != nil {
+		return err
+	}
+	// Blocks tile the file between header and footer.
+	next := int64(segHeaderSize)
+	for i, b := range m.Blocks {
+		if b.Offset != next || b.Length < envOverhead || b.Rows <= 0 {
+			return fmt.Errorf("%w: footer entry %d is inconsistent", ErrCorrupt, i)
+		}
+		next += b.Length
+		m.Rows += b.Rows
+		if i == 0 || b.MinTime.Before(m.MinTime) {
+			m.MinTime = b.MinTime
+		}
+		if i == 0 || b.MaxTime.After(m.MaxTime) {
+			m.MaxTime = b.MaxTime
+		}
+	}
+	if next != footOff || len(m.Blocks) == 0 {
+		return fmt.Errorf("%w: footer does not cover the file", ErrCorrupt)
+	}
+	s.meta = m
+	return nil
+}
+
+// Meta returns the segment's metadata as authenticated from its footer.
+func (s *Segment) Meta() SegmentMeta { return s.meta }
+
+// ReadBlock reads, authenticates, decrypts and decompresses block i and
+// decodes the named columns (all columns if cols is nil). It asks the
+// keyring for the AEK on every call, so a revoked key stops reads at once.
+func (s *Segment) ReadBlock(ctx context.Context, i int, cols []string) (*Block, error) {
+	if i < 0 || i >= len(s.meta.Blocks) {
+		return nil, fmt.Errorf("store: segment %s has no block %d", s.meta.ID, i)
+	}
+	bm := s.meta.Blocks[i]
+	sealed, err := readFull(s.f, bm.Offset, bm.Length)
+	if err != nil {
+		return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
+	}
+	gen, err := envelopeGeneration(sealed)
+	if err != nil {
+		return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
+	}
+	if gen != s.meta.Generation {
+		return nil, fmt.Errorf("store: segment %s block %d: %w: generation %d in a segment of generation %d", s.meta.ID, i, ErrCorrupt, gen, s.meta.Generation)
+	}
+	aek, err := s.kr.AEK(ctx, s.account, gen)
+	if err != nil {
+		return nil, fmt.Errorf("store: segment %s block %d: AEK generation %d: %w", s.meta.ID, i, gen, err)
+	}
+	body, err := openEnvelope(nil, aek, &binding{account: s.account, kind: kindBlock, file: s.meta.ID, index: uint64(i)}, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
+	}
+	raw, err := decompressBody(nil, body)
+	if err != nil {
+		return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
+	}
+	b, err := unmarshalBlock(raw, cols)
+	if err != nil {
+		return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
+	}
+	if b.Rows != bm.Rows || b.MinTime != bm.MinTime.UnixNano() || b.MaxTime != bm.MaxTime.UnixNano() {
+		return nil, fmt.Errorf("store: segment %s block %d: %w: block header disagrees with footer", s.meta.ID, i, ErrCorrupt)
+	}
+	return b, nil
+}
+
+// Close closes the file.
+func (s *Segment) Close() error { return s.f.Close() }
