@@ -1,0 +1,97 @@
+// Package kql parses, checks, plans and executes queries in a subset of the
+// Kusto Query Language (KQL), the language of the Log Analytics Query API.
+//
+// The package owns the language: lexer, parser (to the syntax tree of
+// ast.go), semantic analysis (column resolution, types, errors with line
+// and position), planning (column pruning, time-range and limit pushdown)
+// and a columnar executor. It knows nothing of storage, HTTP or
+// encryption: storage implements the small Catalog and Source interfaces
+// of source.go, and the Query API turns *Error into a 400 BadArgumentError
+// whose inner error code is Error.Kind.
+//
+// # Pipeline
+//
+//	Parse(text)                     -> *Query (syntax tree), or *Error{Kind: SyntaxError}
+//	Compile(ctx, q, catalog, opts)  -> *Plan, or *Error{Kind: SemanticError}
+//	plan.Scan()                     -> ScanRequest: columns, [TimeMin, TimeMax), Limit
+//	plan.Run(ctx, source)           -> *Result with JSON-ready values
+//
+// # Supported language
+//
+// A query is a table name (T or ['T']) followed by operators:
+//
+//	where / filter   predicate
+//	take / limit     N
+//	count
+//	project          col, name = expr, ...
+//	extend           name = expr, ...       (replaces a column of the same name)
+//	sort / order by  expr [asc|desc] [nulls first|last], ...   (default desc)
+//	top N by         expr [asc|desc], ...
+//	summarize        [name =] agg(...), ... [by [name =] expr, ...]
+//
+// Aggregates: count(), countif(p), sum(x), avg(x), min(x), max(x),
+// dcount(x) (exact). Scalar functions: ago(), now(), bin()/floor(),
+// isnull(), isnotnull(), isempty(), isnotempty(), not(), tolower(),
+// toupper(), strlen().
+//
+// Operators: arithmetic + - * / % on numbers and on datetime/timespan
+// where Kusto defines them; comparisons == != <> < <= > >= and the
+// case-insensitive =~ !~; and, or; string operators has, contains,
+// startswith, endswith, their negations (!has ...) and case-sensitive
+// forms (has_cs ...), all case-insensitive by default as in Kusto; has
+// matches whole terms (runs of ASCII letters and digits; non-ASCII bytes
+// count as term characters); in, !in, in~ over constant lists; between
+// and !between, inclusive, including datetime between (start .. timespan).
+//
+// Literals: 'string' and "string" with backslash escapes, @'verbatim',
+// long (decimal or 0x hex), real, true/false, datetime(...) (RFC 3339 and
+// the common Kusto forms, UTC when no zone is given), timespan literals
+// (1d, 2h, 30m, 10s, 100ms, 1.5h, 1tick) and timespan(...) including
+// timespan(d.hh:mm:ss), guid(...), and typed nulls such as long(null).
+// Comments start with // and run to the end of the line.
+//
+// Null semantics follow Kusto: x == null is false, x != null is true,
+// ordering comparisons with null are null, and a null predicate counts as
+// false in where, and, or; strings are never null (the empty string is).
+// Long division or modulo by zero is null. Result column names follow
+// Kusto (Count, count_, sum_X, avg_X, Column1, bin(T, 1h) named T).
+//
+// # Types and values
+//
+// Types are the Query API's: bool, datetime, dynamic, guid, int, long,
+// real, string, timespan. Columns travel as Vectors: int64 for int, long,
+// datetime (Unix nanoseconds, UTC) and timespan (nanoseconds), float64 for
+// real, string for string, guid and dynamic (JSON text, carried through
+// but not yet operated on), bool, plus a null bitmap.
+//
+// # Execution
+//
+// The executor pushes batches through a chain of operators. Predicates
+// are evaluated a column at a time over a batch, narrowing a selection
+// vector of row indices; a comparison with a constant is a tight loop
+// over a typed slice. Computed columns are evaluated only at selected
+// rows into scratch memory that is reused between batches, so steady
+// state does not allocate. Blocking operators (count, sort, top,
+// summarize) materialize what they need and emit one batch when the
+// input ends. take stops the scan as soon as it has its rows.
+//
+// The plan pushes down to the Source only what is safe, and re-applies
+// everything it pushes down: the request timespan and where clauses on
+// TimeGenerated that come before any other operator become
+// ScanRequest.TimeMin/TimeMax; the columns the query reads become
+// ScanRequest.Columns; a take preceded only by project/extend becomes
+// ScanRequest.Limit when no time filter applies.
+//
+// # Growing the language
+//
+// New operators are a syntax node (ast.go), a parse case (parser.go), a
+// compiled stage with its schema and column needs (plan.go, compile.go)
+// and a runtime operator (exec.go). New scalar functions are a case in
+// compiler.call and a cexpr node with eval (and filter, when it is a
+// predicate that can narrow a selection faster). New aggregates are an
+// aggSpec case and an aggState. Not yet supported: let statements,
+// joins and unions, distinct, project-away/rename, parse, mv-expand,
+// dynamic values (property access, parse_json), type conversion functions
+// (tostring, tolong, ...), iff/case, string functions beyond the three
+// above, percentiles and approximate dcount, make-series, render.
+package kql

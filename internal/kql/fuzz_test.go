@@ -1,0 +1,39 @@
+package kql
+
+import (
+	"context"
+	"testing"
+)
+
+// FuzzParse checks that Parse, and Compile and Run of what parses, never
+// panic and that failures are *Error with a sane position.
+func FuzzParse(f *testing.F) {
+	for _, tt := range parseTests {
+		f.Add(tt.query)
+	}
+	f.Add("AppLogs_CL | where Message_s has 'abc123' | take 1")
+	f.Add("AppLogs_CL | summarize count(), avg(Duration_d) by Level_s, bin(TimeGenerated, 1h) | top 3 by count_")
+	f.Add("AppLogs_CL | extend x = Duration_d / 0 | sort by x asc nulls last | project x, y = -x")
+	tbl := newMemTable(genRows(64), 16)
+	f.Fuzz(func(t *testing.T, query string) {
+		q, err := Parse(query)
+		if err != nil {
+			e, ok := err.(*Error)
+			if !ok || e.Kind != KindSyntax || e.Line < 1 || e.Pos < 0 {
+				t.Fatalf("Parse(%q) error %#v", query, err)
+			}
+			return
+		}
+		q.Source.Name = "AppLogs_CL"
+		p, err := Compile(context.Background(), q, tbl, Options{})
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Kind != KindSemantic {
+				t.Fatalf("Compile(%q) error %#v", query, err)
+			}
+			return
+		}
+		if _, err := p.Run(context.Background(), tbl); err != nil {
+			t.Fatalf("Run(%q): %v", query, err)
+		}
+	})
+}

@@ -1,0 +1,412 @@
+package kql
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// summarizeOp groups rows and updates aggregate states column-at-a-time:
+// first a group id per selected row, then one pass per aggregate.
+type summarizeOp struct {
+	s    *summarizeStage
+	g    grouper
+	aggs []aggState
+	gids []int32
+	next operator
+}
+
+func (s *summarizeStage) operator(next operator) operator {
+	o := &summarizeOp{s: s, next: next}
+	o.g.init(s.by)
+	for _, spec := range s.aggs {
+		o.aggs = append(o.aggs, newAggState(spec))
+	}
+	return o
+}
+
+func (o *summarizeOp) push(a *arena, c *chunk) (bool, error) {
+	sel := selection(a, c)
+	keys := make([]*Vector, len(o.s.by))
+	for i, e := range o.s.by {
+		keys[i] = e.eval(a, c, sel)
+	}
+	o.gids = o.g.assign(keys, sel, o.gids[:0])
+	for _, st := range o.aggs {
+		st.update(a, c, sel, o.gids, o.g.n)
+	}
+	return true, nil
+}
+
+func (o *summarizeOp) finish(a *arena) error {
+	n := o.g.n
+	if len(o.s.by) == 0 && n == 0 {
+		// Without grouping, summarize yields one row even for no input.
+		n = 1
+		for _, st := range o.aggs {
+			st.update(a, &chunk{}, nil, nil, 1)
+		}
+	}
+	cols := make([]*Vector, 0, len(o.s.out))
+	cols = append(cols, o.g.keys...)
+	for _, st := range o.aggs {
+		cols = append(cols, st.result(n))
+	}
+	if n > 0 {
+		if _, err := o.next.push(a, &chunk{n: n, cols: cols}); err != nil {
+			return err
+		}
+	}
+	return o.next.finish(a)
+}
+
+// grouper maps key tuples to dense group ids and keeps each group's key.
+type grouper struct {
+	n     int
+	keys  []*Vector // one value per group per key
+	strs  map[string]int32
+	ints  map[int64]int32
+	null  int32 // group of the null key in the single-int path, or -1
+	multi map[string]int32
+	buf   []byte
+}
+
+func (g *grouper) init(by []cexpr) {
+	g.null = -1
+	for _, e := range by {
+		v := NewVector(e.typ(), 0)
+		g.keys = append(g.keys, &v)
+	}
+	switch {
+	case len(by) == 1 && by[0].typ().storage() == storeStr:
+		g.strs = map[string]int32{}
+	case len(by) == 1 && by[0].typ().storage() == storeInt:
+		g.ints = map[int64]int32{}
+	default:
+		g.multi = map[string]int32{}
+	}
+}
+
+// newGroup records the key of row i as a new group.
+func (g *grouper) newGroup(vecs []*Vector, i int32) int32 {
+	id := int32(g.n)
+	for k, v := range vecs {
+		appendValues(g.keys[k], v, []int32{i}, g.n)
+	}
+	g.n++
+	return id
+}
+
+func (g *grouper) assign(vecs []*Vector, sel []int32, out []int32) []int32 {
+	switch {
+	case len(vecs) == 0:
+		if g.n == 0 {
+			g.n = 1
+		}
+		for range sel {
+			out = append(out, 0)
+		}
+	case g.strs != nil:
+		v := vecs[0]
+		for _, i := range sel {
+			id, ok := g.strs[v.Str[i]]
+			if !ok {
+				id = g.newGroup(vecs, i)
+				g.strs[v.Str[i]] = id
+			}
+			out = append(out, id)
+		}
+	case g.ints != nil:
+		v := vecs[0]
+		for _, i := range sel {
+			var id int32
+			if v.IsNull(int(i)) {
+				if g.null < 0 {
+					g.null = g.newGroup(vecs, i)
+				}
+				id = g.null
+			} else {
+				var ok bool
+				id, ok = g.ints[v.Int[i]]
+				if !ok {
+					id = g.newGroup(vecs, i)
+					g.ints[v.Int[i]] = id
+				}
+			}
+			out = append(out, id)
+		}
+	default:
+		for _, i := range sel {
+			g.buf = encodeKey(g.buf[:0], vecs, int(i))
+			id, ok := g.multi[string(g.buf)]
+			if !ok {
+				id = g.newGroup(vecs, i)
+				g.multi[string(g.buf)] = id
+			}
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// encodeKey appends an unambiguous encoding of row i of vecs.
+func encodeKey(dst []byte, vecs []*Vector, i int) []byte {
+	for _, v := range vecs {
+		if v.IsNull(i) {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		switch v.Type.storage() {
+		case storeInt:
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Int[i]))
+		case storeReal:
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.Real[i]))
+		case storeStr:
+			dst = binary.AppendUvarint(dst, uint64(len(v.Str[i])))
+			dst = append(dst, v.Str[i]...)
+		case storeBool:
+			dst = append(dst, byte(b2i(v.Bool[i])))
+		}
+	}
+	return dst
+}
+
+// aggState is the running state of one aggregate over all groups.
+type aggState interface {
+	// update folds the selected rows in; gids[k] is the group of sel[k]
+	// and groups is the current group count.
+	update(a *arena, c *chunk, sel []int32, gids []int32, groups int)
+	// result returns one value per group.
+	result(groups int) *Vector
+}
+
+func newAggState(spec aggSpec) aggState {
+	switch spec.kind {
+	case "count":
+		return &countAgg{}
+	case "countif":
+		return &countAgg{pred: spec.arg}
+	case "sum", "avg":
+		return &sumAgg{spec: spec}
+	case "min", "max":
+		return &minMaxAgg{spec: spec, max: spec.kind == "max"}
+	default: // dcount
+		return &dcountAgg{arg: spec.arg}
+	}
+}
+
+func grow[T any](s []T, n int) []T {
+	for len(s) < n {
+		var zero T
+		s = append(s, zero)
+	}
+	return s
+}
+
+// countAgg is count() and countif(pred).
+type countAgg struct {
+	pred   cexpr
+	counts []int64
+}
+
+func (s *countAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
+	s.counts = grow(s.counts, groups)
+	if s.pred == nil {
+		for _, g := range gids {
+			s.counts[g]++
+		}
+		return
+	}
+	if len(sel) == 0 {
+		return
+	}
+	pos := 0
+	for _, i := range filter(a, s.pred, c, sel) {
+		for sel[pos] != i {
+			pos++
+		}
+		s.counts[gids[pos]]++
+	}
+}
+
+func (s *countAgg) result(groups int) *Vector {
+	s.counts = grow(s.counts, groups)
+	return &Vector{Type: TypeLong, Int: s.counts[:groups]}
+}
+
+// sumAgg is sum() and avg(), skipping nulls.
+type sumAgg struct {
+	spec  aggSpec
+	ints  []int64
+	reals []float64
+	n     []int64
+}
+
+func (s *sumAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
+	s.ints, s.reals, s.n = grow(s.ints, groups), grow(s.reals, groups), grow(s.n, groups)
+	if len(sel) == 0 {
+		return
+	}
+	v := s.spec.arg.eval(a, c, sel)
+	isReal := v.Type.storage() == storeReal
+	for k, i := range sel {
+		if v.IsNull(int(i)) {
+			continue
+		}
+		g := gids[k]
+		s.n[g]++
+		if isReal {
+			s.reals[g] += v.Real[i]
+		} else {
+			s.ints[g] += v.Int[i]
+		}
+	}
+}
+
+func (s *sumAgg) result(groups int) *Vector {
+	s.ints, s.reals, s.n = grow(s.ints, groups), grow(s.reals, groups), grow(s.n, groups)
+	out := NewVector(s.spec.t, groups)
+	isReal := s.spec.arg.typ() == TypeReal
+	for g := range groups {
+		if s.spec.kind == "sum" {
+			if isReal {
+				out.Real[g] = s.reals[g]
+			} else {
+				out.Int[g] = s.ints[g]
+			}
+			continue
+		}
+		if s.n[g] == 0 {
+			if out.Nulls == nil {
+				out.Nulls = NewBitmap(groups)
+			}
+			out.Nulls.Set(g)
+			continue
+		}
+		switch {
+		case out.Type == TypeTimespan:
+			out.Int[g] = s.ints[g] / s.n[g]
+		case isReal:
+			out.Real[g] = s.reals[g] / float64(s.n[g])
+		default:
+			out.Real[g] = float64(s.ints[g]) / float64(s.n[g])
+		}
+	}
+	return &out
+}
+
+// minMaxAgg is min() and max(), skipping nulls.
+type minMaxAgg struct {
+	spec aggSpec
+	max  bool
+	vals *Vector
+	seen []bool
+}
+
+func (s *minMaxAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
+	if s.vals == nil {
+		v := NewVector(s.spec.t, 0)
+		s.vals = &v
+	}
+	s.seen = grow(s.seen, groups)
+	grown := NewVector(s.spec.t, groups-s.vals.Len())
+	appendValues(s.vals, &grown, identity(groups-s.vals.Len()), s.vals.Len())
+	if len(sel) == 0 {
+		return
+	}
+	v := s.spec.arg.eval(a, c, sel)
+	want := 1
+	if !s.max {
+		want = -1
+	}
+	for k, i := range sel {
+		if v.IsNull(int(i)) {
+			continue
+		}
+		g := gids[k]
+		if !s.seen[g] || compareAcross(v, int(i), s.vals, int(g)) == want {
+			s.seen[g] = true
+			setValue(s.vals, int(g), v, int(i))
+		}
+	}
+}
+
+// compareAcross compares x[i] with y[j] (same storage, non-null).
+func compareAcross(x *Vector, i int, y *Vector, j int) int {
+	switch x.Type.storage() {
+	case storeInt:
+		return cmpOrdered(x.Int[i], y.Int[j])
+	case storeReal:
+		return cmpOrdered(x.Real[i], y.Real[j])
+	case storeStr:
+		return cmpOrdered(x.Str[i], y.Str[j])
+	case storeBool:
+		return cmpOrdered(b2i(x.Bool[i]), b2i(y.Bool[j]))
+	}
+	return 0
+}
+
+func setValue(dst *Vector, j int, src *Vector, i int) {
+	switch src.Type.storage() {
+	case storeInt:
+		dst.Int[j] = src.Int[i]
+	case storeReal:
+		dst.Real[j] = src.Real[i]
+	case storeStr:
+		dst.Str[j] = src.Str[i]
+	case storeBool:
+		dst.Bool[j] = src.Bool[i]
+	}
+}
+
+func (s *minMaxAgg) result(groups int) *Vector {
+	s.update(nil, nil, nil, nil, groups)
+	out := *s.vals
+	for g := range groups {
+		if !s.seen[g] {
+			if out.Nulls == nil {
+				out.Nulls = NewBitmap(groups)
+			}
+			out.Nulls.Set(g)
+		}
+	}
+	return &out
+}
+
+// dcountAgg counts distinct non-null values exactly.
+type dcountAgg struct {
+	arg  cexpr
+	sets []map[string]struct{}
+	buf  []byte
+}
+
+func (s *dcountAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
+	s.sets = grow(s.sets, groups)
+	if len(sel) == 0 {
+		return
+	}
+	v := s.arg.eval(a, c, sel)
+	vecs := []*Vector{v}
+	for k, i := range sel {
+		if v.IsNull(int(i)) {
+			continue
+		}
+		g := gids[k]
+		if s.sets[g] == nil {
+			s.sets[g] = map[string]struct{}{}
+		}
+		s.buf = encodeKey(s.buf[:0], vecs, int(i))
+		if _, ok := s.sets[g][string(s.buf)]; !ok {
+			s.sets[g][string(s.buf)] = struct{}{}
+		}
+	}
+}
+
+func (s *dcountAgg) result(groups int) *Vector {
+	s.sets = grow(s.sets, groups)
+	out := NewVector(TypeLong, groups)
+	for g := range groups {
+		out.Int[g] = int64(len(s.sets[g]))
+	}
+	return &out
+}
