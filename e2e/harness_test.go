@@ -43,6 +43,9 @@ type options struct {
 	featureApproval   string
 	dataDir           string
 	listen            string // default 127.0.0.1:0
+	// HSM backend of RSA-HSM keys (server.Config's fields of the same names).
+	pkcs11Module, pkcs11TokenLabel, pkcs11PIN string
+	softwareHSM                               bool
 }
 
 func start(t *testing.T, o options) *env {
@@ -64,6 +67,7 @@ func start(t *testing.T, o options) *env {
 	srv, err := server.New(ctx, server.Config{
 		Listen: o.listen, DataDir: o.dataDir, ProvisioningDelay: o.provisioningDelay,
 		FeatureApproval: o.featureApproval, Log: log,
+		PKCS11Module: o.pkcs11Module, PKCS11TokenLabel: o.pkcs11TokenLabel, PKCS11PIN: o.pkcs11PIN, SoftwareHSM: o.softwareHSM,
 	})
 	if err != nil {
 		cancel()

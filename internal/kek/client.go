@@ -1,11 +1,14 @@
 package kek
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -103,6 +106,9 @@ func classify(op string, ref KeyRef, err error) error {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
 		e.Status, e.Code = re.StatusCode, re.ErrorCode
+		if inner := innerCode(re); inner != "" {
+			e.Code = inner
+		}
 		switch {
 		case re.StatusCode == http.StatusUnauthorized, re.StatusCode == http.StatusForbidden,
 			re.StatusCode == http.StatusNotFound, re.StatusCode == http.StatusGone:
@@ -124,6 +130,30 @@ func classify(op string, ref KeyRef, err error) error {
 		e.Class = ErrRevoked
 	}
 	return e
+}
+
+// innerCode returns the innererror code of a Key Vault error body (for
+// example "KeyDisabled" under "Forbidden"), if any.
+func innerCode(re *azcore.ResponseError) string {
+	if re.RawResponse == nil || re.RawResponse.Body == nil {
+		return ""
+	}
+	body, err := io.ReadAll(io.LimitReader(re.RawResponse.Body, 64<<10))
+	if err != nil {
+		return ""
+	}
+	re.RawResponse.Body = io.NopCloser(bytes.NewReader(body))
+	var e struct {
+		Error struct {
+			Inner struct {
+				Code string `json:"code"`
+			} `json:"innererror"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	return e.Error.Inner.Code
 }
 
 func isNetErr(err error) bool {
@@ -316,8 +346,10 @@ func failure(ref KeyRef, op string, err error) error {
 		return &Failure{Condition: "KeyVaultAccessDenied", Message: fmt.Sprintf(
 			"The cluster's managed identity may not %s the key %s: grant it the get, wrapKey and unwrapKey key permissions in the vault's access policies (the vault answered %d %s).",
 			perm, ref, ve.Status, ve.Code), Err: err}
-	case ve.Status == http.StatusNotFound:
+	case ve.Status == http.StatusNotFound && ve.Code == "KeyNotFound":
 		return &Failure{Condition: "KeyNotFound", Message: fmt.Sprintf("The key %s was not found in the vault.", ref), Err: err}
+	case ve.Status == http.StatusNotFound:
+		return &Failure{Condition: "KeyVaultNotFound", Message: fmt.Sprintf("The key vault of %s was not found (%s).", ref, ve.Code), Err: err}
 	case ve.Status != 0:
 		return &Failure{Condition: "KeyVaultRequestFailed", Message: fmt.Sprintf("The vault refused %s on %s: %d %s.", op, ref, ve.Status, ve.Code), Err: err}
 	default:

@@ -54,7 +54,15 @@ func (f *fakeClient) Unwrap(ctx context.Context, ref KeyRef, w []byte) ([]byte, 
 }
 
 func responseError(status int, code string) error {
-	body := `{"error":{"code":"` + code + `","message":"m"}}`
+	return responseErrorInner(status, code, "")
+}
+
+func responseErrorInner(status int, code, inner string) error {
+	body := `{"error":{"code":"` + code + `","message":"m"`
+	if inner != "" {
+		body += `,"innererror":{"code":"` + inner + `"}`
+	}
+	body += `}}`
 	resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(body)), Request: &http.Request{Method: "GET"}}
 	resp.Request.URL, _ = resp.Request.URL.Parse("https://kv.vault.localhost/keys/k")
@@ -87,6 +95,10 @@ func TestValidate(t *testing.T) {
 		{name: "key_ops without unwrap", mutate: func(f *fakeClient) { f.info.Ops = []string{"wrapKey", "sign"} }, want: "KeyOperationNotAllowed"},
 		{name: "too small", mutate: func(f *fakeClient) {}, minBits: 3072, want: "KeySizeTooSmall"},
 		{name: "no get permission", mutate: func(f *fakeClient) { f.getErr = classify("get", KeyRef{}, responseError(403, "Forbidden")) }, want: "KeyVaultAccessDenied"},
+		{name: "vault missing", mutate: func(f *fakeClient) { f.getErr = classify("get", KeyRef{}, responseError(404, "NotFound")) }, want: "KeyVaultNotFound"},
+		{name: "disabled between get and wrap", mutate: func(f *fakeClient) {
+			f.wrapErr = classify("wrapKey", KeyRef{}, responseErrorInner(403, "Forbidden", "KeyDisabled"))
+		}, want: "KeyDisabled"},
 		{name: "key missing", mutate: func(f *fakeClient) { f.getErr = classify("get", KeyRef{}, responseError(404, "KeyNotFound")) }, want: "KeyNotFound"},
 		{name: "no wrap permission", mutate: func(f *fakeClient) { f.wrapErr = classify("wrapKey", KeyRef{}, responseError(403, "Forbidden")) }, want: "KeyVaultAccessDenied"},
 		{name: "no unwrap permission", mutate: func(f *fakeClient) { f.unwrapErr = classify("unwrapKey", KeyRef{}, responseError(403, "Forbidden")) }, want: "KeyVaultAccessDenied"},

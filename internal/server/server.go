@@ -254,6 +254,10 @@ func (s *Server) init(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
+	// The server's own vault client keeps connections to this listener:
+	// close them at shutdown instead of waiting out their idle grace.
+	s.http.RegisterOnShutdown(vaultClient.CloseIdleConnections)
+
 	secret, err := s.state.bootstrapSecret(ctx, boot)
 	if err != nil {
 		return err
