@@ -1,0 +1,13 @@
+// Package query implements the Log Analytics Query API:
+// POST /v1/workspaces/{workspaceId}/query (and GET with query= and
+// timespan=), answering {"tables":[{"name":"PrimaryResult","columns",
+// "rows"}]} as the monitor/query/azlogs client parses it.
+//
+// It authenticates bearer tokens for the query audience, checks read access
+// to the workspace, parses the ISO 8601 timespan, compiles the KQL with
+// internal/kql against the workspace's tables and runs it over the data the
+// storage layer exposes (Data). Errors use the API's own shape:
+// {"error":{"code","message","innererror":{"code","message","line","pos"}}}.
+//
+// It never logs query text or results (they carry customer data).
+package query

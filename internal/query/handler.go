@@ -1,0 +1,298 @@
+package query
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kustodian/kustodian/internal/identity"
+	"github.com/kustodian/kustodian/internal/kql"
+)
+
+// Errors the data layer returns (wrapped) so the API answers as it should.
+var (
+	// ErrRevoked: the workspace's data is under a revoked customer key.
+	ErrRevoked = errors.New("the workspace's customer-managed key is revoked")
+	// ErrUnavailable: the key vault has been unreachable beyond the grace.
+	ErrUnavailable = errors.New("the workspace's customer-managed key is unavailable")
+	// ErrWorkspaceNotFound: no workspace has that id.
+	ErrWorkspaceNotFound = errors.New("workspace not found")
+)
+
+// Data is the storage side of a workspace: its tables and their rows.
+type Data interface {
+	kql.Catalog
+	kql.Source
+}
+
+// Options configure the handler.
+type Options struct {
+	// Verify checks a bearer token for an audience.
+	Verify   func(ctx context.Context, raw, audience string) (*identity.Claims, error)
+	Audience string
+	// Authorize checks that principalID may perform action on scope (the
+	// workspace's resource id); it returns an error wrapping
+	// identity.ErrForbidden when not.
+	Authorize func(ctx context.Context, principalID, action, scope string) error
+	// Workspace returns the resource id of a workspace by its customer id
+	// and the workspace's data.
+	Workspace func(ctx context.Context, customerID string) (resourceID string, data Data, err error)
+	Now       func() time.Time
+	Log       *slog.Logger
+	// Observe, if set, is told each query's outcome code ("" on success)
+	// and duration.
+	Observe func(code string, d time.Duration)
+}
+
+// Handler serves the Query API under /v1.
+type Handler struct{ o Options }
+
+// New returns the handler.
+func New(o Options) *Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Handler{o: o}
+}
+
+// apiError is the Query API's error body.
+type apiError struct {
+	Status  int        `json:"-"`
+	Code    string     `json:"code"`
+	Message string     `json:"message"`
+	Inner   *innerInfo `json:"innererror,omitempty"`
+}
+
+type innerInfo struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Line    int    `json:"line,omitempty"`
+	Pos     int    `json:"pos,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+var workspacePath = regexp.MustCompile(`^/v1/workspaces/([^/]+)/query/?$`)
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.o.Now()
+	res, err := h.serve(r)
+	code := ""
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			h.o.Log.Error("query failed", "err", err)
+			ae = errorf(http.StatusInternalServerError, "InternalServerError", "The query failed on the server.")
+		}
+		code = ae.Code
+		if ae.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		writeJSON(w, ae.Status, map[string]any{"error": ae})
+	} else {
+		writeJSON(w, http.StatusOK, res)
+	}
+	if h.o.Observe != nil {
+		h.o.Observe(code, h.o.Now().Sub(start))
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"InternalServerError","message":"response encoding failed"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+type table struct {
+	Name    string             `json:"name"`
+	Columns []kql.ResultColumn `json:"columns"`
+	Rows    [][]any            `json:"rows"`
+}
+
+type response struct {
+	Tables []table `json:"tables"`
+}
+
+func (h *Handler) serve(r *http.Request) (*response, error) {
+	m := workspacePath.FindStringSubmatch(r.URL.Path)
+	if m == nil {
+		return nil, errorf(http.StatusNotFound, "PathNotFoundError", "The requested path does not exist.")
+	}
+	customerID := m[1]
+	raw, ok := identity.BearerToken(r)
+	if !ok {
+		return nil, errorf(http.StatusUnauthorized, "AuthorizationRequiredError", "Valid authentication was not provided: send a bearer token for %s.", h.o.Audience)
+	}
+	claims, err := h.o.Verify(r.Context(), raw, h.o.Audience)
+	if errors.Is(err, identity.ErrInvalidToken) {
+		return nil, errorf(http.StatusUnauthorized, "InvalidTokenError", "The provided authentication is not valid: %v.", strings.TrimPrefix(err.Error(), "invalid token: "))
+	} else if err != nil {
+		return nil, err
+	}
+	var q struct {
+		Query    string `json:"query"`
+		Timespan string `json:"timespan"`
+	}
+	switch r.Method {
+	case http.MethodGet:
+		q.Query, q.Timespan = r.URL.Query().Get("query"), r.URL.Query().Get("timespan")
+	case http.MethodPost:
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+		if err != nil || len(body) > 1<<20 {
+			return nil, errorf(http.StatusBadRequest, "BadArgumentError", "The request body could not be read or exceeds 1 MiB.")
+		}
+		if err := json.Unmarshal(body, &q); err != nil {
+			return nil, errorf(http.StatusBadRequest, "BadArgumentError", "The request body is not valid JSON: %v.", err)
+		}
+	default:
+		return nil, errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", "Use GET or POST.")
+	}
+	if strings.TrimSpace(q.Query) == "" {
+		return nil, errorf(http.StatusBadRequest, "BadArgumentError", "The query parameter is required.")
+	}
+	now := h.o.Now()
+	tmin, tmax, err := parseTimespan(q.Timespan, now)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "BadArgumentError", "The timespan '%s' is invalid: %v.", q.Timespan, err)
+	}
+	resourceID, data, err := h.o.Workspace(r.Context(), customerID)
+	if errors.Is(err, ErrWorkspaceNotFound) {
+		return nil, errorf(http.StatusNotFound, "WorkspaceNotFoundError", "The workspace '%s' could not be found.", customerID)
+	} else if err != nil {
+		return nil, err
+	}
+	if err := h.o.Authorize(r.Context(), claims.ObjectID, "Microsoft.OperationalInsights/workspaces/query/read", resourceID); err != nil {
+		if errors.Is(err, identity.ErrForbidden) {
+			return nil, errorf(http.StatusForbidden, "InsufficientAccessError", "The provided credentials have insufficient access to perform the requested operation.")
+		}
+		return nil, err
+	}
+	parsed, err := kql.Parse(q.Query)
+	if err != nil {
+		return nil, kqlError(err)
+	}
+	plan, err := kql.Compile(r.Context(), parsed, data, kql.Options{Now: now, TimeMin: tmin, TimeMax: tmax})
+	if err != nil {
+		return nil, dataError(err)
+	}
+	res, err := plan.Run(r.Context(), data)
+	if err != nil {
+		return nil, dataError(err)
+	}
+	rows := res.Rows
+	if rows == nil {
+		rows = [][]any{}
+	}
+	return &response{Tables: []table{{Name: "PrimaryResult", Columns: res.Columns, Rows: rows}}}, nil
+}
+
+func kqlError(err error) error {
+	var ke *kql.Error
+	if errors.As(err, &ke) {
+		return &apiError{Status: http.StatusBadRequest, Code: "BadArgumentError", Message: "The request had some invalid properties",
+			Inner: &innerInfo{Code: ke.Kind, Message: ke.Message, Line: ke.Line, Pos: ke.Pos}}
+	}
+	return err
+}
+
+func dataError(err error) error {
+	switch {
+	case errors.Is(err, ErrRevoked):
+		return errorf(http.StatusForbidden, "CustomerManagedKeyRevoked",
+			"The workspace's data is encrypted with a customer-managed key that is not accessible: %v. Restore access to the key in the Key Vault.", err)
+	case errors.Is(err, ErrUnavailable):
+		return errorf(http.StatusServiceUnavailable, "ServiceUnavailable",
+			"The workspace's customer-managed key cannot be reached: %v. Retry later.", err)
+	}
+	return kqlError(err)
+}
+
+var durationRE = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
+
+// parseISODuration parses the ISO 8601 durations the API takes (PnDTnHnMnS).
+func parseISODuration(s string) (time.Duration, error) {
+	m := durationRE.FindStringSubmatch(strings.ToUpper(s))
+	if m == nil || s == "P" || strings.HasSuffix(strings.ToUpper(s), "T") {
+		return 0, fmt.Errorf("not an ISO 8601 duration")
+	}
+	var d time.Duration
+	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute} {
+		if m[i+1] != "" {
+			n, err := strconv.ParseInt(m[i+1], 10, 64)
+			if err != nil {
+				return 0, err
+			}
+			d += time.Duration(n) * unit
+		}
+	}
+	if m[4] != "" {
+		f, err := strconv.ParseFloat(m[4], 64)
+		if err != nil {
+			return 0, err
+		}
+		d += time.Duration(f * float64(time.Second))
+	}
+	return d, nil
+}
+
+// parseTimespan reads the API's timespan: a duration ending now ("PT1H"),
+// an interval "start/end", or "start/duration" or "duration/end". Empty
+// means no bound.
+func parseTimespan(s string, now time.Time) (time.Time, time.Time, error) {
+	if s == "" {
+		return time.Time{}, time.Time{}, nil
+	}
+	parseTime := func(v string) (time.Time, error) { return time.Parse(time.RFC3339Nano, v) }
+	a, b, interval := strings.Cut(s, "/")
+	if !interval {
+		d, err := parseISODuration(s)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		return now.Add(-d), now, nil
+	}
+	start, errA := parseTime(a)
+	end, errB := parseTime(b)
+	switch {
+	case errA == nil && errB == nil:
+	case errA == nil:
+		d, err := parseISODuration(b)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		end = start.Add(d)
+	case errB == nil:
+		d, err := parseISODuration(a)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		start = end.Add(-d)
+	default:
+		return time.Time{}, time.Time{}, fmt.Errorf("use a duration (PT1H) or an interval (start/end) in ISO 8601")
+	}
+	if !end.After(start) {
+		return time.Time{}, time.Time{}, fmt.Errorf("the end is not after the start")
+	}
+	return start, end, nil
+}
