@@ -42,18 +42,42 @@ func TestKeyEventsAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kinds []string
+	// Control-plane events name the cluster; storage events name the
+	// cluster's storage account.
+	var cluster, storage []audit.Event
+	var all []string
 	for _, ev := range events {
-		kinds = append(kinds, ev.Kind)
-		if !strings.EqualFold(ev.Resource, path) {
-			t.Errorf("event resource = %q", ev.Resource)
+		all = append(all, ev.Kind)
+		switch {
+		case ev.Resource != "":
+			if !strings.EqualFold(ev.Resource, path) {
+				t.Errorf("event resource = %q", ev.Resource)
+			}
+			cluster = append(cluster, ev)
+		case strings.HasPrefix(ev.Account, "cluster/"):
+			storage = append(storage, ev)
 		}
 	}
-	if got, want := strings.Join(kinds, ","), "KeySet,KeyChanged,KeyRemoved"; got != want {
-		t.Fatalf("audited kinds = %s, want %s", got, want)
+	kinds := func(evs []audit.Event) string {
+		var k []string
+		for _, e := range evs {
+			k = append(k, e.Kind)
+		}
+		return strings.Join(k, ",")
 	}
-	if events[0].KeyID != uri+"/keys/cmk/"+v1 || events[1].KeyID != uri+"/keys/cmk/"+v2 || events[2].KeyID != uri+"/keys/cmk/"+v2 {
-		t.Fatalf("key ids = %q %q %q", events[0].KeyID, events[1].KeyID, events[2].KeyID)
+	if got, want := kinds(cluster), "KeySet,KeyChanged,KeyRemoved"; got != want {
+		t.Fatalf("cluster events = %s, want %s (all: %v)", got, want, all)
+	}
+	if cluster[0].KeyID != uri+"/keys/cmk/"+v1 || cluster[1].KeyID != uri+"/keys/cmk/"+v2 || cluster[2].KeyID != uri+"/keys/cmk/"+v2 {
+		t.Fatalf("key ids = %q %q %q", cluster[0].KeyID, cluster[1].KeyID, cluster[2].KeyID)
+	}
+	// The first key starts a customer generation, the new version rewraps
+	// it, the removal revokes the account.
+	if got, want := kinds(storage), "GenerationCreated,GenerationCreated,Rotated,StateChanged"; got != want {
+		t.Fatalf("storage events = %s, want %s", got, want)
+	}
+	if storage[1].KeyID != uri+"/keys/cmk/"+v1 || storage[2].KeyID != uri+"/keys/cmk/"+v2 || storage[3].Detail != "Available -> Revoked" {
+		t.Fatalf("storage events = %+v", storage)
 	}
 
 	resp, err := e.client.Get(e.endpoint + "/metrics")
@@ -62,7 +86,8 @@ func TestKeyEventsAudited(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, line := range []string{`kustodian_key_events_total{kind="KeySet"} 1`, `kustodian_key_events_total{kind="KeyRemoved"} 1`} {
+	for _, line := range []string{`kustodian_key_events_total{kind="KeySet"} 1`, `kustodian_key_events_total{kind="KeyRemoved"} 1`,
+		`state="Revoked"} 1`, `kustodian_aek_unwrap_total{authority="customer",result="ok"}`} {
 		if !strings.Contains(string(body), line) {
 			t.Errorf("/metrics lacks %s", line)
 		}

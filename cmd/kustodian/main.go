@@ -136,6 +136,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.PKCS11Module, "pkcs11-module", "", "PKCS#11 module (shared library) holding RSA-HSM keys; the PIN comes from KUSTODIAN_PKCS11_PIN")
 	fs.StringVar(&cfg.PKCS11TokenLabel, "pkcs11-token-label", "", "label of the PKCS#11 token to use")
 	fs.BoolVar(&cfg.SoftwareHSM, "hsm-software-fallback", false, "serve RSA-HSM keys from the software backend when no PKCS#11 module is set (development only: no hardware protection)")
+	fs.DurationVar(&cfg.KeyRefreshInterval, "key-refresh-interval", server.DefaultKeyRefreshInterval, "how often customer keys are unwrapped again (6s to 60s)")
+	fs.DurationVar(&cfg.KeyOutageGrace, "key-outage-grace", server.DefaultKeyOutageGrace, "how long cached account keys outlive transient key vault failures")
+	fs.StringVar(&cfg.OutageBuffering, "outage-buffering", server.DefaultOutageBuffering, "while a customer key is unavailable: platform (buffer ingestion under the platform key) or reject")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	if err := parseFlags(fs, args); err != nil {

@@ -38,6 +38,15 @@ type Config struct {
 	// SoftwareHSM serves RSA-HSM keys from the software backend (no
 	// hardware protection): an explicit opt-in for development.
 	SoftwareHSM bool
+	// KeyRefreshInterval is how often customer keys are unwrapped again
+	// (6 s to 60 s, the seed's range).
+	KeyRefreshInterval time.Duration
+	// KeyOutageGrace is how long cached account keys outlive transient
+	// vault failures before the account becomes Unavailable.
+	KeyOutageGrace time.Duration
+	// OutageBuffering is "platform" (buffer ingestion under the platform key
+	// while a customer key is unavailable) or "reject".
+	OutageBuffering string
 	// PurgeInterval is how often expired soft-deleted resources are purged.
 	PurgeInterval time.Duration
 	// ShutdownTimeout bounds the graceful drain of requests.
@@ -54,6 +63,9 @@ const (
 	DefaultFeatureApproval            = "auto"
 	DefaultClusterSoftDeleteRetention = 14 * 24 * time.Hour
 	DefaultVaultDNSSuffix             = "vault.localhost"
+	DefaultKeyRefreshInterval         = 30 * time.Second
+	DefaultKeyOutageGrace             = 30 * time.Minute
+	DefaultOutageBuffering            = "platform"
 )
 
 // Audiences of the tokens the server accepts.
@@ -90,6 +102,24 @@ func (c *Config) setDefaults() error {
 	c.VaultDNSSuffix = strings.ToLower(strings.Trim(c.VaultDNSSuffix, "."))
 	if c.PKCS11Module != "" && c.PKCS11TokenLabel == "" {
 		return fmt.Errorf("--pkcs11-module needs --pkcs11-token-label")
+	}
+	if c.KeyRefreshInterval == 0 {
+		c.KeyRefreshInterval = DefaultKeyRefreshInterval
+	}
+	if c.KeyRefreshInterval < 6*time.Second || c.KeyRefreshInterval > 60*time.Second {
+		return fmt.Errorf("key refresh interval %v must be between 6s and 60s", c.KeyRefreshInterval)
+	}
+	if c.KeyOutageGrace == 0 {
+		c.KeyOutageGrace = DefaultKeyOutageGrace
+	}
+	if c.KeyOutageGrace < 0 {
+		return fmt.Errorf("key outage grace %v must not be negative", c.KeyOutageGrace)
+	}
+	if c.OutageBuffering == "" {
+		c.OutageBuffering = DefaultOutageBuffering
+	}
+	if c.OutageBuffering != "platform" && c.OutageBuffering != "reject" {
+		return fmt.Errorf("outage buffering %q must be 'platform' or 'reject'", c.OutageBuffering)
 	}
 	if c.PurgeInterval == 0 {
 		c.PurgeInterval = time.Minute

@@ -39,6 +39,7 @@ type Server struct {
 	endpoint  string
 	caFile    string
 	monitor   *monitor.Provider
+	keys      *keys
 	vaults    *vaults.Provider
 	keyvault  *keyvault.Service
 	hsm       *pkcs11.Backend
@@ -194,11 +195,16 @@ func (s *Server) init(ctx context.Context) error {
 		return fmt.Errorf("key vault client: %w", err)
 	}
 
+	s.keys = newKeys(s, ids, vaultClient)
+
 	s.monitor = monitor.New(monitor.Deps{
 		Store: s.state.Store, Now: time.Now, Log: log, Sealer: s.state.Sealer, Ops: ops, Authorize: authorize,
 		ProvisioningDelay: cfg.ProvisioningDelay, ClusterSoftDeleteRetention: cfg.ClusterSoftDeleteRetention,
 		ValidateKey: keyValidator(ids, vaultClient),
-		OnKeyEvent:  func(e monitor.KeyEvent) { keyEvents.WithLabelValues(e.Kind).Inc() },
+		OnKeyEvent: func(e monitor.KeyEvent) {
+			keyEvents.WithLabelValues(e.Kind).Inc()
+			s.keys.onKeyEvent(e)
+		},
 	})
 	s.monitor.Register(router)
 
@@ -307,6 +313,16 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(janitorDone)
 		s.janitor(jctx)
 	}()
+	// Account keys: the customer keys are reached through this very
+	// listener, so they load once it serves.
+	if err := s.keys.loadAll(ctx); err != nil {
+		log.Error("loading storage account keys failed", "err", err)
+	}
+	keysDone := make(chan struct{})
+	go func() {
+		defer close(keysDone)
+		s.keys.m.Run(jctx)
+	}()
 	s.ready.Store(true)
 	log.Info("kustodian serving", "endpoint", s.endpoint, "bootstrap", s.BootstrapFile(), "caCertFile", s.caFile,
 		"tenantId", s.boot.TenantID, "subscriptionId", s.boot.SubscriptionID)
@@ -320,6 +336,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.ready.Store(false)
 	stopJanitor()
 	<-janitorDone
+	<-keysDone
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := s.http.Shutdown(sctx); err != nil {
