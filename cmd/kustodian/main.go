@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -26,6 +29,7 @@ import (
 	"time"
 
 	"github.com/kustodian/kustodian/internal/audit"
+	"github.com/kustodian/kustodian/internal/devtls"
 	"github.com/kustodian/kustodian/internal/meta"
 	"github.com/kustodian/kustodian/internal/resources"
 	"github.com/kustodian/kustodian/internal/server"
@@ -51,6 +55,8 @@ commands:
   subscription set-max-capacity --subscription S --gb N
                                      allow cluster capacity reservations above 2000 GB/day
   audit list [--since T] [--limit N] print the key audit trail as JSON lines
+  outage --vault NAME --duration 10m make an embedded vault answer 503 for a while (outage drill; --end stops it)
+  accounts                           print the storage accounts' key states
   version                            print the version
 `
 
@@ -85,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("usage: kustodian audit list --data-dir DIR [--since RFC3339] [--limit N]")
 		}
 		return auditList(ctx, args[2:], stdout)
+	case "outage":
+		return outage(ctx, args[1:], stdout)
+	case "accounts":
+		return adminGet(ctx, args[1:], stdout, "/admin/accounts")
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -289,4 +299,100 @@ func auditList(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// operatorClient returns an HTTPS client trusting the server's CA and a
+// Resource Manager token of the bootstrap (operator) principal.
+func operatorClient(ctx context.Context, dataDir string) (*http.Client, *server.BootstrapFile, string, error) {
+	data, err := os.ReadFile(server.BootstrapPath(dataDir))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("read bootstrap.json (is the server initialised at %s?): %w", dataDir, err)
+	}
+	var b server.BootstrapFile
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, nil, "", err
+	}
+	tlsConf, err := devtls.ClientTLSConfig(b.CACertFile)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf}, Timeout: 30 * time.Second}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {b.ClientID}, "client_secret": {b.ClientSecret},
+		"scope": {b.ResourceManagerAudience + "/.default"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.AuthorityHost+b.TenantID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("reach the server at %s: %w", b.Endpoint, err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		return nil, nil, "", fmt.Errorf("get an operator token: status %d", resp.StatusCode)
+	}
+	return client, &b, tok.AccessToken, nil
+}
+
+func adminCall(ctx context.Context, dataDir, method, path string, body any, stdout io.Writer) error {
+	client, b, token, err := operatorClient(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(b.Endpoint, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+	}
+	_, err = stdout.Write(append(out, '\n'))
+	return err
+}
+
+func outage(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("outage", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", server.DefaultDataDir, "the server's data directory")
+	vault := fs.String("vault", "", "name of the embedded vault")
+	duration := fs.Duration("duration", 10*time.Minute, "how long the vault answers 503")
+	end := fs.Bool("end", false, "end the vault's outage now")
+	list := fs.Bool("list", false, "list the outages in force")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *list:
+		return adminCall(ctx, *dataDir, http.MethodGet, "/admin/outages", nil, stdout)
+	case *vault == "":
+		return errors.New("--vault is required")
+	case *end:
+		return adminCall(ctx, *dataDir, http.MethodDelete, "/admin/outages/"+url.PathEscape(*vault), nil, stdout)
+	}
+	return adminCall(ctx, *dataDir, http.MethodPost, "/admin/outages", map[string]string{"vault": *vault, "duration": duration.String()}, stdout)
+}
+
+func adminGet(ctx context.Context, args []string, stdout io.Writer, path string) error {
+	fs := flag.NewFlagSet("accounts", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", server.DefaultDataDir, "the server's data directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return adminCall(ctx, *dataDir, http.MethodGet, path, nil, stdout)
 }

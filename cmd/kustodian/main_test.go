@@ -193,3 +193,33 @@ func TestManualFeatureApproval(t *testing.T) {
 		t.Fatalf("set-max-capacity printed %q", out.String())
 	}
 }
+
+func TestOutageDrillCommand(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := serveInBackground(t, dir)
+	defer stop()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"outage", "--data-dir", dir, "--vault", "Contoso-KV", "--duration", "5m"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"vault":"contoso-kv"`) {
+		t.Fatalf("outage answer = %s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"outage", "--data-dir", dir, "--vault", "contoso-kv", "--end"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "contoso-kv") {
+		t.Fatalf("outage still listed after --end: %s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"accounts", "--data-dir", dir}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"account":"shared","cause":"","state":"Available"`) {
+		t.Fatalf("accounts = %s", out.String())
+	}
+	if err := run(context.Background(), []string{"outage", "--data-dir", dir, "--vault", "kv", "--duration", "48h"}, &out, &bytes.Buffer{}); err == nil {
+		t.Fatal("a 48h outage was accepted")
+	}
+}

@@ -228,6 +228,7 @@ func (s *Server) init(ctx context.Context) error {
 		writeText(w, http.StatusOK, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.Handle("/admin/", s.instrument("admin", &adminHandler{ids: ids, kv: kv, keys: s.keys, operator: boot.ObjectID, now: time.Now}))
 	// Resource Manager paths are case-insensitive ("/Subscriptions/..."
 	// appears in ids Azure returns), so the first segment decides, folded.
 	armHandler, idHandler := s.instrument("arm", router), s.instrument("identity", ids.Handler())

@@ -139,3 +139,8 @@ func (k *keys) loadAll(ctx context.Context) error {
 	}
 	return nil
 }
+
+// accounts lists the storage accounts that have keys.
+func (k *keys) accounts(ctx context.Context) ([]string, error) {
+	return kek.MetaGenerations{Store: k.store}.Accounts(ctx)
+}
