@@ -4,18 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/resources"
 )
 
 // Namespaces served by this package.
@@ -194,26 +193,11 @@ func reqScope(r *arm.Request) scope {
 // caller's tenant, and (when group is set) that the group exists. It returns
 // the subscription.
 func checkScope(ctx context.Context, tx meta.Tx, caller arm.Caller, s scope) (*meta.Subscription, error) {
-	sub, err := tx.Subscription(ctx, s.sub)
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil, arm.Errorf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", s.sub)
+	sub, err := resources.EnsureSubscription(ctx, tx, caller, s.sub)
+	if err != nil || s.group == "" {
+		return sub, err
 	}
-	if err != nil {
-		return nil, err
-	}
-	if !strings.EqualFold(sub.TenantID, caller.TenantID) {
-		return nil, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenTenant",
-			"The access token is from the wrong issuer. It must match the tenant associated with subscription '%s'.", s.sub)
-	}
-	if s.group == "" {
-		return sub, nil
-	}
-	if _, err := tx.Resource(ctx, arm.GroupID(s.sub, s.group).String()); errors.Is(err, meta.ErrNotFound) {
-		return nil, arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", s.group)
-	} else if err != nil {
-		return nil, err
-	}
-	return sub, nil
+	return sub, resources.EnsureGroupExists(ctx, tx, s.sub, s.group)
 }
 
 // authorize checks that the caller may perform action on scope. A denial in

@@ -26,6 +26,7 @@ import (
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/keyvault"
 	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/resources"
 )
 
 // TypeVault is the resource type.
@@ -120,25 +121,10 @@ func (p *Provider) authorize(r *arm.Request, action, scope string) error {
 }
 
 func checkScope(ctx context.Context, tx meta.Tx, caller arm.Caller, sub, group string) error {
-	s, err := tx.Subscription(ctx, sub)
-	if errors.Is(err, meta.ErrNotFound) {
-		return arm.Errorf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", sub)
-	} else if err != nil {
+	if _, err := resources.EnsureSubscription(ctx, tx, caller, sub); err != nil || group == "" {
 		return err
 	}
-	if !strings.EqualFold(s.TenantID, caller.TenantID) {
-		return arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenTenant",
-			"The access token is from the wrong issuer. It must match the tenant associated with subscription '%s'.", sub)
-	}
-	if group == "" {
-		return nil
-	}
-	if _, err := tx.Resource(ctx, arm.GroupID(sub, group).String()); errors.Is(err, meta.ErrNotFound) {
-		return arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", group)
-	} else if err != nil {
-		return err
-	}
-	return nil
+	return resources.EnsureGroupExists(ctx, tx, sub, group)
 }
 
 func decode(res *meta.Resource) (*Doc, error) {
