@@ -136,6 +136,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var logLevel, logFormat string
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address of the HTTPS listener (port 0 picks a free port)")
 	fs.StringVar(&cfg.DataDir, "data-dir", server.DefaultDataDir, "directory holding all state")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "https URL clients use to reach this server (load balancer, stable name); it is the token issuer (default: the listener's address)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) to serve instead of the development certificate")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file of the master key sealing secrets at rest (default <data-dir>/master.key, created 0600)")

@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +223,47 @@ func TestOutageDrillCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"outage", "--data-dir", dir, "--vault", "kv", "--duration", "48h"}, &out, &bytes.Buffer{}); err == nil {
 		t.Fatal("a 48h outage was accepted")
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	dir := t.TempDir()
+	b, stop := serveInBackground(t, dir, "--listen", "127.0.0.1:"+port, "--public-url", "https://localhost:"+port)
+	defer stop()
+	if b.Endpoint != "https://localhost:"+port+"/" || b.AuthorityHost != b.Endpoint {
+		t.Fatalf("endpoint %q, authority %q", b.Endpoint, b.AuthorityHost)
+	}
+	c := httpsClient(t, b.CACertFile)
+	resp, err := c.PostForm(b.AuthorityHost+b.TenantID+"/oauth2/v2.0/token", map[string][]string{
+		"grant_type": {"client_credentials"}, "client_id": {b.ClientID}, "client_secret": {b.ClientSecret},
+		"scope": {b.ResourceManagerAudience + "/.default"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, b.Endpoint+"subscriptions/"+b.SubscriptionID+"?api-version=2022-12-01", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ARM call through the public URL: %d", resp.StatusCode)
+	}
+	err = run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--public-url", "http://x/"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "public URL") {
+		t.Fatalf("an http public URL was accepted: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -15,6 +16,10 @@ type Config struct {
 	Listen string
 	// DataDir holds all state.
 	DataDir string
+	// PublicURL, if set, is the https URL clients use (a load balancer or a
+	// stable name): it becomes bootstrap.json's endpoint and the tokens'
+	// issuer, so tokens stay valid whatever address a node listens on.
+	PublicURL string
 	// TLSCert and TLSKey name a real certificate; empty means the
 	// development CA and certificate created under DataDir.
 	TLSCert, TLSKey string
@@ -126,6 +131,13 @@ func (c *Config) setDefaults() error {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("public URL %q must be https://host[:port]/", c.PublicURL)
+		}
+		c.PublicURL = "https://" + u.Host + "/"
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key must be given together")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -117,8 +118,16 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	s.listener = ln
 	s.endpoint = endpointFor(ln.Addr().(*net.TCPAddr))
-	authority := s.endpoint
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	if cfg.PublicURL != "" {
+		// Behind a load balancer or a stable name: tokens name this issuer
+		// whatever address the node listens on.
+		s.endpoint = cfg.PublicURL
+		if u, err := url.Parse(cfg.PublicURL); err == nil && u.Port() != "" {
+			port = u.Port()
+		}
+	}
+	authority := s.endpoint
 	vaultAudience := "https://" + net.JoinHostPort(cfg.VaultDNSSuffix, port)
 
 	dir := &directory{store: s.state.Store, sealer: s.state.Sealer, keys: map[string]*rsa.PrivateKey{}}
