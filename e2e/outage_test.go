@@ -46,6 +46,13 @@ func TestOutageDrill(t *testing.T) {
 	if !strings.Contains(string(r.body), `"state":"Available"`) || strings.Contains(string(r.body), "Unavailable") {
 		t.Fatalf("accounts during the drill: %s", r.body)
 	}
+	// A forced refresh during the drill is a transient failure: still
+	// Available within the grace.
+	r = e.do(http.MethodPost, "/admin/accounts/refresh", tok, "")
+	expect(t, r, http.StatusOK, "")
+	if strings.Contains(string(r.body), "Unavailable") || strings.Contains(string(r.body), "Revoked") {
+		t.Fatalf("accounts after a refresh during the drill: %s", r.body)
+	}
 	expect(t, e.do(http.MethodDelete, "/admin/outages/drill-kv", tok, ""), http.StatusOK, "")
 	r = e.do(http.MethodGet, vault.uri+"keys/cmk?api-version=7.5", e.vaultToken(t), "")
 	expect(t, r, http.StatusOK, "")

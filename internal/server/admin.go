@@ -19,6 +19,7 @@ import (
 //	                                       Key Vault answer 503 for a while
 //	DELETE /admin/outages/{vault}         end an outage
 //	GET    /admin/accounts                 storage accounts' key states
+//	POST   /admin/accounts/refresh         re-check every customer key now
 //
 // It needs a Resource Manager token of the operator principal (the
 // bootstrap principal). The outage drill rehearses the seed's Key Vault
@@ -95,6 +96,10 @@ func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.kv.InjectOutage(strings.TrimPrefix(path, "/admin/outages/"), time.Time{})
 		h.listOutages(w)
 	case path == "/admin/accounts" && r.Method == http.MethodGet:
+		h.listAccounts(w, r)
+	case path == "/admin/accounts/refresh" && r.Method == http.MethodPost:
+		// Re-check every customer key now instead of at the next refresh.
+		h.keys.m.Refresh(r.Context())
 		h.listAccounts(w, r)
 	default:
 		adminFail(w, http.StatusNotFound, "NotFound", "No such operator endpoint.")
