@@ -1,9 +1,10 @@
 // Package store is the cryptographic and on-disk foundation of Kustodian's
 // log store: the envelope that seals every byte of customer data at rest,
 // the columnar block format, immutable segment files and the write-ahead
-// log. It holds no HTTP, no Key Vault client and no catalog: AEKs arrive
-// through the Keyring interface, files go through package vfs, and segment
-// metadata is handed back to the caller for its catalog.
+// log, and the Engine that puts them together (WAL → buffers → segments,
+// with a catalog in the metadata store). It holds no HTTP and no Key Vault
+// client: AEKs arrive through the Keyring and Keys interfaces, files go
+// through package vfs, and the catalog is a meta.Store.
 //
 // # Keys
 //
@@ -131,8 +132,98 @@
 // who restores an old, already-flushed WAL file under its own name could
 // otherwise make its records appear twice (they still authenticate).
 //
+// # Engine
+//
+// Layout: {Dir}/{account}/wal/%016x.wal and {Dir}/{account}/segments/{id}.seg,
+// the account id escaped into one path element (bytes other than
+// [A-Za-z0-9_-] become %XX; the same escaped form prefixes the account's
+// catalog keys). One WAL per storage account; one buffer per (account,
+// workspace, table); one segment per (account, workspace, table,
+// SegmentWindow of TimeGenerated) per flush, in blocks of at most 65536 rows.
+// A segment belongs to one account and one AEK generation.
+//
+// Append validates (equal lengths, TimeGenerated only in
+// Rows.TimeGenerated, no column whose type differs from the type already
+// known for the table in that account), encodes each Rows as one WAL record
+// (version byte 1, uvarint length + workspace, uvarint length + table, then
+// the block format above, uncompressed — the WAL compresses the record),
+// appends them as one group-committed WAL entry sealed under the account's
+// current generation (Keys.WriteAEK), and only then buffers them. Nil means
+// fsynced.
+//
+// Catalog (meta docs, keys prefixed "{account}/"):
+//
+//	store.account    {account}                        account id, WAL floor
+//	store.placement  {account}/{workspace}            the account holds data of the workspace
+//	store.segment    {account}/{ws}/{tableid}/{seg}   account, workspace, table id, segment id,
+//	                                                  generation, min/max time, rows, size,
+//	                                                  WAL floor of its flush, per-block offset,
+//	                                                  length, rows, min/max time
+//	store.table      {account}/{ws}/{tableid}         sealed schema (below) and its generation
+//	store.wsdrop     {account}/{ws}                   tombstone: WAL sequence at DropWorkspace
+//
+// The table id is hex(HMAC-SHA256(TableIDKey, workspace ‖ 0x00 ‖ table))[:32]
+// (128 bits). It hides table names from anyone without TableIDKey; an
+// operator holding the master key (from which the lead derives TableIDKey)
+// can test guesses of table names. That is accepted: table names are schema,
+// not content, and the operator already sees volumes and times. Workspace
+// ids are GUIDs the platform assigns, account ids are the platform's own.
+//
+// Table and column names and types live only in segment blocks, WAL records
+// and sealed schema documents: JSON {name, columns} sealed with AES-256-GCM
+// under HKDF-SHA256(AEK, salt = none, info = "kustodian/schema/v1"), a
+// random 96-bit nonce stored first, AAD = "kustodian/schema/v1\x00" ‖
+// uvarint-length-prefixed account ‖ uvarint-length-prefixed workspace ‖
+// table id. Schemas are re-sealed under the current generation at every
+// flush that touches the table (a few writes per table per flush, far below
+// the random-nonce bound). A revoked account's table names cannot be read.
+//
+// Flush (per account, one at a time): under the account's write lock —
+// which waits for Appends in flight, so every acknowledged record is either
+// buffered or not yet written — rotate the WAL (new file S) and freeze the
+// buffers; then, without the lock, write segments sealed under the
+// generation current at flush time (records sealed under an older
+// generation are thereby re-sealed under the newer one: intended, it moves
+// data forward to the newest key), then ONE catalog transaction with all
+// segment rows, the sealed schemas and the account's WAL floor = S; then, under
+// the lock, publish the segments and drop the frozen buffers (a Scan sees
+// either the frozen buffers or the segments, never both or neither); then
+// remove WAL files below S. Flush is idempotent across crashes: before the
+// commit, the segments are orphans (load deletes every segment file the
+// catalog does not list) and the WAL still holds everything; after it,
+// replay skips (and load deletes) WAL files below the floor. This also
+// refuses an old, already-flushed WAL file restored by an attacker. A failed
+// flush keeps its frozen buffers for the next one.
+//
+// Loading an account (OpenEngine, Recover, or the first Append): ask
+// Keys.WriteAEK first — if refused, the account stays "not loaded" and
+// nothing is read or deleted; else open the sealed schemas, delete orphan
+// segments, remove WAL files below the floor, replay the rest into buffers
+// (skipping records of dropped workspaces). The plaintext catalog of every
+// account (segments, placements, tombstones) is read at open without keys,
+// so retention and drops work while a key is refused, and Scan/Tables know
+// which accounts hold a workspace: if one of them is not loaded or its key is
+// refused, they fail with that error (wrapping ErrNotLoaded and the key
+// layer's error) instead of returning partial data. Recover, called after
+// each key refresh, loads accounts whose key is back and unloads accounts
+// whose key is now refused (dropping their plaintext buffers; the WAL keeps
+// the data). Buffered rows are plaintext in memory — not data at rest.
+//
+// Scan visits every account holding the workspace: catalog segments pruned
+// by segment and block time ranges, then frozen and live buffers; it reads
+// only TimeGenerated and the requested columns and filters rows to
+// [TimeMin, TimeMax). Retain deletes whole segments whose max time is before
+// the cut (catalog first, files second). DropWorkspace deletes segments,
+// schemas and placements and writes a tombstone so that the workspace's
+// records still in a WAL are not replayed; DropAccount deletes the account's
+// catalog rows, then its files.
+//
 // # Not yet done
 //
-// Retention, compaction, caches and the outage buffer are not in this
-// package yet.
+// Compaction of small segments, caches and the outage buffer. Sorting rows
+// by time inside a segment. The engine keeps no reference count on segments:
+// a Scan racing Retain or a drop may fail with a file-not-found error. A WAL
+// poisoned by a failed write or fsync makes the account's Appends fail until
+// the engine is reopened. DropAccount leaves the empty directories (vfs has
+// no directory removal).
 package store

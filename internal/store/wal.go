@@ -422,9 +422,10 @@ func (w *WAL) Append(ctx context.Context, records [][]byte) error {
 	binary.BigEndian.PutUint32(frame[4:8], crc32.Checksum(frame[0:4], castagnoli))
 	binary.BigEndian.PutUint32(frame[8:12], crc32.Checksum(frame[frameHeader:], castagnoli))
 	if _, err := w.cur.Write(frame); err != nil {
-		w.err = fmt.Errorf("store: write WAL %s: %w", w.path(w.curSeq), err)
+		werr := fmt.Errorf("store: write WAL %s: %w", w.path(w.curSeq), err)
+		w.err = werr
 		w.mu.Unlock()
-		return w.err
+		return werr
 	}
 	w.curSize += int64(len(frame))
 	w.curIndex++

@@ -1,0 +1,367 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/store/vfs"
+)
+
+// Keys is what the Engine needs of the key layer: the AEK of any generation
+// of an account for reads (Keyring), and the AEK of the account's current
+// generation for writes. Errors (a revoked or unavailable key) are passed
+// through wrapped with %w, so errors.Is works for the key layer's sentinels.
+type Keys interface {
+	Keyring
+	// WriteAEK returns the AEK of the account's current generation.
+	WriteAEK(ctx context.Context, account string) (*AEK, error)
+}
+
+// Engine defaults.
+const (
+	DefaultFlushRows     = 65536
+	DefaultFlushAge      = 10 * time.Second
+	DefaultSegmentWindow = time.Hour
+	// segmentBlockRows bounds the rows of one block the engine writes.
+	segmentBlockRows = 65536
+)
+
+// EngineOptions configures OpenEngine.
+type EngineOptions struct {
+	// FS holds the WALs and segments; nil means vfs.OS.
+	FS vfs.FS
+	// Dir is the root directory: {Dir}/{account}/wal and
+	// {Dir}/{account}/segments (the account escaped, see accountDir).
+	Dir string
+	// Catalog stores catalog and schema documents (kinds "store.*"). The
+	// Engine does not close it.
+	Catalog meta.Store
+	// Keys supplies AEKs.
+	Keys Keys
+	// TableIDKey is the 32-byte secret for deriving table ids.
+	TableIDKey []byte
+	// Log receives background errors and repairs; nil means slog.Default().
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// FlushRows is the buffered row count per (account, workspace, table)
+	// that triggers a flush in Run; zero means DefaultFlushRows.
+	FlushRows int
+	// FlushAge is the age of the oldest buffered row after which Run
+	// flushes; zero means DefaultFlushAge.
+	FlushAge time.Duration
+	// SegmentWindow is the TimeGenerated window of one segment; zero means
+	// DefaultSegmentWindow.
+	SegmentWindow time.Duration
+}
+
+// ErrNotLoaded is wrapped (together with the key layer's error, when there
+// was one) by Append, Scan and Tables for an account whose WAL and schemas
+// could not be loaded, typically because its key was refused.
+var ErrNotLoaded = errors.New("store: storage account not loaded")
+
+// Engine is the log store: an encrypted WAL per storage account, in-memory
+// buffers per (account, workspace, table), and immutable segments listed in
+// the catalog. It is safe for concurrent use.
+type Engine struct {
+	o     EngineOptions
+	fs    vfs.FS
+	log   *slog.Logger
+	kick  chan struct{}
+	mu    sync.Mutex // guards accounts and closed
+	accts map[string]*account
+	done  bool
+}
+
+// OpenEngine opens the engine and recovers every account known to the
+// catalog: it replays each WAL into buffers (skipping records already in
+// segments). An account whose keys are refused stays not loaded — its files
+// are neither read nor deleted — and Append, Scan and Tables for it fail with
+// the key error until Recover (or a later Append) loads it.
+func OpenEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
+	if o.FS == nil {
+		o.FS = vfs.OS
+	}
+	if o.Catalog == nil || o.Keys == nil {
+		return nil, errors.New("store: OpenEngine: Catalog and Keys are required")
+	}
+	if len(o.TableIDKey) != 32 {
+		return nil, fmt.Errorf("store: OpenEngine: TableIDKey has %d bytes, want 32", len(o.TableIDKey))
+	}
+	if o.Dir == "" {
+		return nil, errors.New("store: OpenEngine: no Dir")
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.FlushRows <= 0 {
+		o.FlushRows = DefaultFlushRows
+	}
+	if o.FlushAge <= 0 {
+		o.FlushAge = DefaultFlushAge
+	}
+	if o.SegmentWindow <= 0 {
+		o.SegmentWindow = DefaultSegmentWindow
+	}
+	o.TableIDKey = append([]byte(nil), o.TableIDKey...)
+	e := &Engine{o: o, fs: o.FS, log: o.Log, kick: make(chan struct{}, 1), accts: map[string]*account{}}
+	if err := e.fs.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: OpenEngine: %w", err)
+	}
+	names, err := e.catalogAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		a := e.newAccount(name)
+		if err := e.loadCatalog(ctx, a); err != nil {
+			return nil, err
+		}
+		e.accts[name] = a
+	}
+	e.Recover(ctx)
+	return e, nil
+}
+
+// Recover tries to load every account that is not loaded (its keys were
+// refused at start or since), and unloads every loaded account whose key is
+// now refused (dropping its plaintext buffers; the WAL keeps the data). The
+// key layer's owner calls it after each key refresh. Failures are logged and
+// remembered for Append and Scan to return.
+func (e *Engine) Recover(ctx context.Context) {
+	for _, a := range e.accounts() {
+		_, kerr := e.o.Keys.WriteAEK(ctx, a.name)
+		a.flushMu.Lock()
+		a.mu.Lock()
+		switch {
+		case kerr != nil && a.loaded:
+			e.log.Warn("store: unloading account: key refused", "account", a.name, "err", kerr)
+			a.unloadLocked(fmt.Errorf("%w: %w", ErrNotLoaded, kerr))
+		case kerr != nil:
+			a.loadErr = fmt.Errorf("%w: %w", ErrNotLoaded, kerr)
+		case !a.loaded:
+			if err := e.loadLocked(ctx, a); err != nil {
+				e.log.Warn("store: account not loaded", "account", a.name, "err", err)
+			}
+		}
+		a.mu.Unlock()
+		a.flushMu.Unlock()
+	}
+}
+
+func (e *Engine) accounts() []*account {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*account, 0, len(e.accts))
+	for _, a := range e.accts {
+		out = append(out, a)
+	}
+	return out
+}
+
+// account returns the account, creating it (catalog row, directories) when
+// create is set.
+func (e *Engine) account(ctx context.Context, name string, create bool) (*account, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done {
+		return nil, ErrClosed
+	}
+	if a := e.accts[name]; a != nil || !create {
+		return a, nil
+	}
+	if name == "" {
+		return nil, errors.New("store: empty account id")
+	}
+	if err := e.putDocs(ctx, kindAccount, accountDir(name), accountDoc{Account: name}); err != nil {
+		return nil, err
+	}
+	a := e.newAccount(name)
+	a.loadErr = ErrNotLoaded
+	e.accts[name] = a
+	return a, nil
+}
+
+func (e *Engine) newAccount(name string) *account {
+	dir := filepath.Join(e.o.Dir, accountDir(name))
+	return &account{
+		name: name, key: accountDir(name), dir: dir,
+		walDir: filepath.Join(dir, "wal"), segDir: filepath.Join(dir, "segments"),
+		loadErr: ErrNotLoaded, placed: map[string]bool{}, tombs: map[string]uint64{},
+	}
+}
+
+// ready returns a loaded account with a.mu read-locked, loading it first if
+// needed. The caller must RUnlock.
+func (e *Engine) ready(ctx context.Context, a *account) error {
+	a.mu.RLock()
+	if a.loaded {
+		return nil
+	}
+	a.mu.RUnlock()
+	a.flushMu.Lock()
+	a.mu.Lock()
+	var err error
+	if !a.loaded && !a.dropped {
+		err = e.loadLocked(ctx, a)
+	} else if a.dropped {
+		err = fmt.Errorf("%w: account dropped", ErrNotLoaded)
+	}
+	a.mu.Unlock()
+	a.flushMu.Unlock()
+	if err != nil {
+		return err
+	}
+	a.mu.RLock()
+	if !a.loaded {
+		err := a.loadErr
+		a.mu.RUnlock()
+		return err
+	}
+	return nil
+}
+
+// Append makes rows of one storage account durable (one WAL record per
+// Rows, one group-committed fsync) and then buffers them. It returns nil only
+// once the rows are fsynced. Rows are validated first: equal column lengths,
+// no TimeGenerated among Columns, no column whose type differs from the one
+// already known for the table in this account.
+func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
+	recs := make([][]byte, 0, len(rows))
+	blocks := make([]*Block, 0, len(rows))
+	for i := range rows {
+		if len(rows[i].TimeGenerated) == 0 {
+			continue
+		}
+		b, err := rows[i].block()
+		if err != nil {
+			return err
+		}
+		blocks = append(blocks, b)
+		recs = append(recs, marshalRowsRecord(nil, rows[i].Workspace, rows[i].Table, b))
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	a, err := e.account(ctx, acct, true)
+	if err != nil {
+		return err
+	}
+	if err := e.ready(ctx, a); err != nil {
+		return err
+	}
+	defer a.mu.RUnlock()
+	aek, err := e.o.Keys.WriteAEK(ctx, acct)
+	if err != nil {
+		return fmt.Errorf("store: append: %w", err)
+	}
+	a.wal.SetGeneration(aek.Generation())
+	var newWS []string
+	a.bufMu.Lock()
+	for i, b := range blocks {
+		r := &rows[i]
+		if err := a.registerSchema(tkey{r.Workspace, r.Table}, b); err != nil {
+			a.bufMu.Unlock()
+			return err
+		}
+		if !a.placed[r.Workspace] {
+			newWS = append(newWS, r.Workspace)
+		}
+	}
+	a.bufMu.Unlock()
+	for _, ws := range newWS {
+		if err := e.putDocs(ctx, kindPlacement, a.key+"/"+ws, placementDoc{Account: acct, Workspace: ws}); err != nil {
+			return err
+		}
+		a.bufMu.Lock()
+		a.placed[ws] = true
+		a.bufMu.Unlock()
+	}
+	if err := a.wal.Append(ctx, recs); err != nil {
+		return fmt.Errorf("store: append: %w", err)
+	}
+	full := false
+	a.bufMu.Lock()
+	for i, b := range blocks {
+		if a.addLocked(tkey{rows[i].Workspace, rows[i].Table}, b, e.o.Now()) >= e.o.FlushRows {
+			full = true
+		}
+	}
+	a.bufMu.Unlock()
+	if full {
+		select {
+		case e.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Run flushes accounts whose buffers reach FlushRows rows or FlushAge age,
+// until ctx is done.
+func (e *Engine) Run(ctx context.Context) {
+	tick := min(e.o.FlushAge/4, time.Second)
+	t := time.NewTicker(max(tick, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.kick:
+		}
+		now := e.o.Now()
+		for _, a := range e.accounts() {
+			if !a.due(now, e.o.FlushRows, e.o.FlushAge) {
+				continue
+			}
+			if err := e.flushAccount(ctx, a); err != nil && ctx.Err() == nil {
+				e.log.Warn("store: flush failed", "account", a.name, "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes every loaded account's buffers to segments, commits their
+// catalog rows together with the account's new WAL floor, and then deletes
+// the flushed WAL files. An account whose key is refused is skipped (its
+// data stays in the WAL) and its error is part of the joined result.
+func (e *Engine) Flush(ctx context.Context) error {
+	var errs []error
+	for _, a := range e.accounts() {
+		if err := e.flushAccount(ctx, a); err != nil {
+			errs = append(errs, fmt.Errorf("account %s: %w", a.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes every account and closes the WALs. The catalog stays open.
+func (e *Engine) Close(ctx context.Context) error {
+	err := e.Flush(ctx)
+	e.mu.Lock()
+	e.done = true
+	e.mu.Unlock()
+	for _, a := range e.accounts() {
+		a.flushMu.Lock()
+		a.mu.Lock()
+		if a.wal != nil {
+			if cerr := a.wal.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+		a.unloadLocked(ErrClosed)
+		a.mu.Unlock()
+		a.flushMu.Unlock()
+	}
+	return err
+}

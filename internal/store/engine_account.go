@@ -1,0 +1,488 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kustodian/kustodian/internal/meta"
+)
+
+// account is the engine's state of one storage account.
+//
+// Lock order: flushMu, then mu, then bufMu. Append holds mu.RLock from the
+// WAL append to the buffer insert, so a holder of mu.Lock (flush's rotate
+// and swap, load, unload, commit) sees every acknowledged record either in
+// the buffers or not yet in the WAL.
+type account struct {
+	name   string
+	key    string // accountDir(name): path element and catalog key prefix
+	dir    string
+	walDir string
+	segDir string
+
+	flushMu sync.Mutex // one flush, load, unload or drop at a time
+
+	mu      sync.RWMutex
+	loaded  bool
+	dropped bool
+	loadErr error
+	wal     *WAL
+	segs    []*segEntry       // catalog rows (plaintext; kept while not loaded)
+	floor   uint64            // WAL files below it are in segments
+	tombs   map[string]uint64 // dropped workspace → WAL seq
+	frozen  []map[tkey]*buffer
+
+	bufMu   sync.Mutex
+	live    map[tkey]*buffer
+	schemas map[tkey]*tableSchema
+	placed  map[string]bool // workspaces with data in this account
+}
+
+// unloadLocked forgets the plaintext state (buffers, schemas) and closes the
+// WAL; files and catalog stay. mu must be held.
+func (a *account) unloadLocked(why error) {
+	if a.wal != nil {
+		a.wal.Close()
+		a.wal = nil
+	}
+	a.bufMu.Lock()
+	a.live, a.schemas = nil, nil
+	a.bufMu.Unlock()
+	a.frozen = nil
+	a.loaded = false
+	a.loadErr = why
+}
+
+// loadLocked loads an account: key check, sealed schemas, orphan cleanup,
+// WAL replay. flushMu and mu must be held. On failure nothing has been read
+// or deleted unless the key was given.
+func (e *Engine) loadLocked(ctx context.Context, a *account) (err error) {
+	defer func() {
+		if err != nil {
+			if !errors.Is(err, ErrNotLoaded) {
+				err = fmt.Errorf("%w: %w", ErrNotLoaded, err)
+			}
+			a.unloadLocked(err)
+		}
+	}()
+	if _, err := e.o.Keys.WriteAEK(ctx, a.name); err != nil {
+		return err
+	}
+	schemas := map[tkey]*tableSchema{}
+	err = e.o.Catalog.View(ctx, func(tx meta.Tx) error {
+		docs, err := tx.Docs(ctx, kindTable, a.key+"/")
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			var td tableDoc
+			if err := json.Unmarshal(d.Body, &td); err != nil {
+				return fmt.Errorf("%w: table doc: %v", ErrCorrupt, err)
+			}
+			aek, err := e.o.Keys.AEK(ctx, a.name, td.Generation)
+			if err != nil {
+				return fmt.Errorf("schema AEK generation %d: %w", td.Generation, err)
+			}
+			sp, err := openSchema(aek, a.name, td.Workspace, td.Table, td.Sealed)
+			if err != nil {
+				return err
+			}
+			if e.tableID(td.Workspace, sp.Name) != td.Table {
+				return fmt.Errorf("%w: schema of table %s names another table", ErrCorrupt, td.Table)
+			}
+			ts := &tableSchema{types: map[string]ColumnType{}}
+			for _, c := range sp.Columns {
+				ts.add(c.Name, c.Type)
+			}
+			schemas[tkey{td.Workspace, sp.Name}] = ts
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{a.walDir, a.segDir} {
+		if err := e.fs.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{e.o.Dir, a.dir} {
+		if err := e.fs.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	if err := e.removeOrphans(a); err != nil {
+		return err
+	}
+	w, err := OpenWAL(e.fs, a.walDir, WALOptions{Account: a.name, Keyring: e.o.Keys, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	if err := w.RemoveBefore(a.floor); err != nil {
+		w.Close()
+		return err
+	}
+	a.bufMu.Lock()
+	a.live, a.schemas = map[tkey]*buffer{}, schemas
+	a.bufMu.Unlock()
+	now := e.o.Now()
+	err = w.Replay(ctx, func(seq uint64, recs [][]byte) error {
+		if seq < a.floor {
+			return nil // already in segments
+		}
+		for _, r := range recs {
+			ws, table, b, err := unmarshalRowsRecord(r)
+			if err != nil {
+				return err
+			}
+			if t, ok := a.tombs[ws]; ok && seq < t {
+				continue // workspace dropped after this record
+			}
+			a.bufMu.Lock()
+			if err := a.registerSchema(tkey{ws, table}, b); err != nil {
+				e.log.Error("store: replay: schema conflict; conflicting column dropped", "account", a.name, "err", err)
+			}
+			a.placed[ws] = true
+			a.addLocked(tkey{ws, table}, b, now)
+			a.bufMu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		w.Close()
+		return err
+	}
+	a.wal = w
+	a.loaded, a.loadErr = true, nil
+	return nil
+}
+
+// removeOrphans deletes segment files the catalog does not list: leftovers
+// of a flush that crashed before its catalog commit, or of a removal that
+// crashed after its catalog commit.
+func (e *Engine) removeOrphans(a *account) error {
+	names, err := e.fs.List(a.segDir)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, s := range a.segs {
+		known[s.doc.Segment+segSuffix] = true
+	}
+	removed := false
+	for _, n := range names {
+		if known[n] {
+			continue
+		}
+		if err := e.fs.Remove(filepath.Join(a.segDir, n)); err != nil {
+			return err
+		}
+		removed = true
+	}
+	if removed {
+		return e.fs.SyncDir(a.segDir)
+	}
+	return nil
+}
+
+const segSuffix = ".seg"
+
+// registerSchema adds the columns of b to the table's schema, or fails
+// without changing it when a column's type differs. bufMu must be held.
+func (a *account) registerSchema(k tkey, b *Block) error {
+	s := a.schemas[k]
+	if s == nil {
+		s = &tableSchema{types: map[string]ColumnType{}}
+		s.add(TimeColumn, TypeDateTime)
+	}
+	for i := range b.Columns {
+		c := &b.Columns[i]
+		if t, ok := s.types[c.Name]; ok && t != c.Type {
+			return fmt.Errorf("store: table %q column %q is %s, not %s", k.table, c.Name, t, c.Type)
+		}
+	}
+	for i := range b.Columns {
+		s.add(b.Columns[i].Name, b.Columns[i].Type)
+	}
+	a.schemas[k] = s
+	return nil
+}
+
+// addLocked buffers b and returns the buffer's row count. bufMu must be
+// held.
+func (a *account) addLocked(k tkey, b *Block, now time.Time) int {
+	f := a.live[k]
+	if f == nil {
+		f = newBuffer(now)
+		a.live[k] = f
+	}
+	f.add(b)
+	return f.rows
+}
+
+// due reports whether the account has buffers to flush now.
+func (a *account) due(now time.Time, rows int, age time.Duration) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if !a.loaded {
+		return false
+	}
+	if len(a.frozen) > 0 {
+		return true
+	}
+	a.bufMu.Lock()
+	defer a.bufMu.Unlock()
+	for _, f := range a.live {
+		if f.rows >= rows || now.Sub(f.firstAt) >= age {
+			return true
+		}
+	}
+	return false
+}
+
+// flushAccount writes the account's buffers to segments. See Flush.
+func (e *Engine) flushAccount(ctx context.Context, a *account) error {
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	a.mu.Lock()
+	if !a.loaded {
+		err := a.loadErr
+		a.mu.Unlock()
+		if a.dropped || errors.Is(err, ErrClosed) {
+			return nil
+		}
+		return err
+	}
+	a.bufMu.Lock()
+	empty := len(a.live) == 0 && len(a.frozen) == 0
+	a.bufMu.Unlock()
+	if empty {
+		a.mu.Unlock()
+		return nil
+	}
+	aek, err := e.o.Keys.WriteAEK(ctx, a.name)
+	if err != nil {
+		a.mu.Unlock()
+		return fmt.Errorf("store: flush: %w", err)
+	}
+	seq, err := a.wal.Rotate()
+	if err != nil {
+		a.mu.Unlock()
+		return fmt.Errorf("store: flush: %w", err)
+	}
+	a.bufMu.Lock()
+	if len(a.live) > 0 {
+		a.frozen = append(a.frozen, a.live)
+		a.live = map[tkey]*buffer{}
+	}
+	frozen := slices.Clone(a.frozen)
+	schemas := map[tkey]schemaPlain{}
+	for _, m := range frozen {
+		for k := range m {
+			if s := a.schemas[k]; s != nil {
+				schemas[k] = schemaPlain{Name: k.table, Columns: slices.Clone(s.cols)}
+			}
+		}
+	}
+	a.bufMu.Unlock()
+	wal := a.wal
+	a.mu.Unlock()
+
+	var written []*segEntry
+	cleanup := func() {
+		for _, s := range written {
+			e.fs.Remove(filepath.Join(a.segDir, s.doc.Segment+segSuffix))
+		}
+	}
+	for _, m := range frozen {
+		keys := slices.SortedFunc(func(yield func(tkey) bool) {
+			for k := range m {
+				if !yield(k) {
+					return
+				}
+			}
+		}, func(x, y tkey) int { return strings.Compare(x.ws+"\x00"+x.table, y.ws+"\x00"+y.table) })
+		for _, k := range keys {
+			f := m[k]
+			segs, err := e.writeSegments(ctx, a, aek, k, f.view(k), seq)
+			written = append(written, segs...)
+			if err != nil {
+				cleanup()
+				return fmt.Errorf("store: flush: %w", err)
+			}
+		}
+	}
+	tables := map[tkey]tableDoc{}
+	for k, sp := range schemas {
+		tid := e.tableID(k.ws, k.table)
+		sealed, err := sealSchema(aek, a.name, k.ws, tid, sp)
+		if err != nil {
+			cleanup()
+			return fmt.Errorf("store: flush: seal schema: %w", err)
+		}
+		tables[k] = tableDoc{Account: a.name, Workspace: k.ws, Table: tid, Generation: aek.Generation(), Sealed: sealed}
+	}
+	a.mu.RLock()
+	var doneTombs []string
+	for ws, t := range a.tombs {
+		if t <= seq {
+			doneTombs = append(doneTombs, ws)
+		}
+	}
+	a.mu.RUnlock()
+	err = e.o.Catalog.Update(ctx, func(tx meta.Tx) error {
+		for _, s := range written {
+			body, err := json.Marshal(s.doc)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutDoc(ctx, kindSegment, s.key, body); err != nil {
+				return err
+			}
+		}
+		for _, td := range tables {
+			body, err := json.Marshal(td)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutDoc(ctx, kindTable, a.key+"/"+td.Workspace+"/"+td.Table, body); err != nil {
+				return err
+			}
+		}
+		for _, ws := range doneTombs {
+			if err := tx.DeleteDoc(ctx, kindTomb, a.key+"/"+ws); err != nil {
+				return err
+			}
+		}
+		body, err := json.Marshal(accountDoc{Account: a.name, WALFloor: seq})
+		if err != nil {
+			return err
+		}
+		return tx.PutDoc(ctx, kindAccount, a.key, body)
+	})
+	if err != nil {
+		cleanup()
+		return fmt.Errorf("store: flush: catalog: %w", err)
+	}
+	a.mu.Lock()
+	a.segs = append(a.segs, written...)
+	a.frozen = nil
+	a.floor = seq
+	for _, ws := range doneTombs {
+		delete(a.tombs, ws)
+	}
+	a.mu.Unlock()
+	if err := wal.RemoveBefore(seq); err != nil {
+		// Harmless: the floor in the catalog makes replay skip them, and
+		// the next load removes them.
+		e.log.Warn("store: flush: removing WAL files", "account", a.name, "err", err)
+	}
+	return nil
+}
+
+// writeSegments writes the rows of one buffer view as one segment per
+// SegmentWindow of TimeGenerated, blocks of at most segmentBlockRows rows.
+func (e *Engine) writeSegments(ctx context.Context, a *account, aek *AEK, k tkey, v bufView, seq uint64) ([]*segEntry, error) {
+	win := int64(e.o.SegmentWindow)
+	window := func(t int64) int64 {
+		w := t / win
+		if t%win < 0 {
+			w--
+		}
+		return w
+	}
+	groups := map[int64][]int{}
+	first := window(v.times[0])
+	split := false
+	for _, t := range v.times {
+		if window(t) != first {
+			split = true
+			break
+		}
+	}
+	if split {
+		for i, t := range v.times {
+			w := window(t)
+			groups[w] = append(groups[w], i)
+		}
+	}
+	var out []*segEntry
+	write := func(blocks []*Block) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		id, err := NewFileID(nil)
+		if err != nil {
+			return err
+		}
+		tid := e.tableID(k.ws, k.table)
+		w, err := CreateSegment(e.fs, filepath.Join(a.segDir, id.String()+segSuffix), SegmentOptions{
+			Account: a.name, ID: id, Workspace: k.ws, Table: k.table, AEK: aek,
+		})
+		if err != nil {
+			return err
+		}
+		for _, b := range blocks {
+			if _, err := w.Append(b); err != nil {
+				w.Abort()
+				return err
+			}
+		}
+		m, err := w.Finish()
+		if err != nil {
+			w.Abort()
+			return err
+		}
+		d := segmentDoc{Account: a.name, Workspace: k.ws, Table: tid, Segment: id.String(),
+			Generation: m.Generation, Min: m.MinTime.UnixNano(), Max: m.MaxTime.UnixNano(),
+			Rows: m.Rows, Size: m.Size, WALSeq: seq}
+		for _, bm := range m.Blocks {
+			d.Blocks = append(d.Blocks, blockDoc{Offset: bm.Offset, Length: bm.Length, Rows: bm.Rows,
+				Min: bm.MinTime.UnixNano(), Max: bm.MaxTime.UnixNano()})
+		}
+		out = append(out, &segEntry{doc: d, id: id, key: a.key + "/" + k.ws + "/" + tid + "/" + d.Segment})
+		return nil
+	}
+	if !split {
+		var blocks []*Block
+		for lo := 0; lo < v.rows; lo += segmentBlockRows {
+			blocks = append(blocks, v.block(lo, min(lo+segmentBlockRows, v.rows), nil))
+		}
+		return out, write(blocks)
+	}
+	wins := slices.Sorted(func(yield func(int64) bool) {
+		for w := range groups {
+			if !yield(w) {
+				return
+			}
+		}
+	})
+	for _, w := range wins {
+		idx := groups[w]
+		var blocks []*Block
+		for lo := 0; lo < len(idx); lo += segmentBlockRows {
+			part := idx[lo:min(lo+segmentBlockRows, len(idx))]
+			b := &Block{Rows: len(part)}
+			tc := Column{Name: TimeColumn, Type: TypeDateTime, Ints: make([]int64, len(part))}
+			for j, i := range part {
+				tc.Ints[j] = v.times[i]
+			}
+			b.Columns = append(b.Columns, tc)
+			for c := range v.cols {
+				b.Columns = append(b.Columns, gatherColumn(&v.cols[c], part))
+			}
+			blocks = append(blocks, b)
+		}
+		if err := write(blocks); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

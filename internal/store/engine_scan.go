@@ -1,0 +1,507 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kustodian/kustodian/internal/meta"
+)
+
+// ScanRequest selects the rows of one workspace table.
+type ScanRequest struct {
+	Workspace string
+	Table     string
+	// Columns are the columns the caller needs besides TimeGenerated;
+	// empty means only row counts (blocks carry TimeGenerated alone).
+	Columns []string
+	// TimeMin and TimeMax bound TimeGenerated to [TimeMin, TimeMax); a zero
+	// value leaves that side open.
+	TimeMin, TimeMax time.Time
+}
+
+// BlockIterator yields the blocks of a scan. Next returns io.EOF after the
+// last block. Blocks are read-only: they may share memory with the engine's
+// buffers.
+type BlockIterator interface {
+	Next(ctx context.Context) (*Block, error)
+	Close() error
+}
+
+// Scan returns the rows of a workspace table in every storage account that
+// holds data of the workspace (a workspace's data may sit in the shared
+// account and a cluster account): segments pruned by the catalog's time
+// ranges, then the in-memory buffers. Rows outside [TimeMin, TimeMax) are
+// filtered out. A requested column absent from a block (a segment written
+// before the column existed) is absent from that block: treat it as null.
+// If any account holding the workspace is not loaded or its key is refused,
+// Scan fails with that error rather than return partial results.
+func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, error) {
+	it := &scanIter{e: e, min: math.MinInt64, max: math.MaxInt64, want: map[string]bool{}}
+	if !req.TimeMin.IsZero() {
+		it.min = req.TimeMin.UnixNano()
+	}
+	if !req.TimeMax.IsZero() {
+		it.max = req.TimeMax.UnixNano()
+	}
+	it.cols = []string{TimeColumn}
+	for _, c := range req.Columns {
+		if c != TimeColumn && !it.want[c] {
+			it.want[c] = true
+			it.cols = append(it.cols, c)
+		}
+	}
+	if it.min >= it.max {
+		return it, nil
+	}
+	tid := e.tableID(req.Workspace, req.Table)
+	k := tkey{req.Workspace, req.Table}
+	accts := e.accounts()
+	slices.SortFunc(accts, func(x, y *account) int { return strings.Compare(x.name, y.name) })
+	for _, a := range accts {
+		a.mu.RLock()
+		if !a.holds(req.Workspace) {
+			a.mu.RUnlock()
+			continue
+		}
+		if !a.loaded {
+			err := a.loadErr
+			a.mu.RUnlock()
+			return nil, fmt.Errorf("store: scan: account %s: %w", a.name, err)
+		}
+		for _, s := range a.segs {
+			if s.doc.Workspace != req.Workspace || s.doc.Table != tid || s.doc.Max < it.min || s.doc.Min >= it.max {
+				continue
+			}
+			src := scanSource{acct: a, seg: s}
+			for i, b := range s.doc.Blocks {
+				if b.Max >= it.min && b.Min < it.max {
+					src.blocks = append(src.blocks, i)
+				}
+			}
+			if len(src.blocks) > 0 {
+				it.srcs = append(it.srcs, src)
+			}
+		}
+		a.bufMu.Lock()
+		for _, m := range a.frozen {
+			if f := m[k]; f != nil && f.rows > 0 {
+				it.srcs = append(it.srcs, scanSource{acct: a, buf: f.view(k)})
+			}
+		}
+		if f := a.live[k]; f != nil && f.rows > 0 {
+			it.srcs = append(it.srcs, scanSource{acct: a, buf: f.view(k)})
+		}
+		a.bufMu.Unlock()
+		a.mu.RUnlock()
+		if _, err := e.o.Keys.WriteAEK(ctx, a.name); err != nil {
+			return nil, fmt.Errorf("store: scan: account %s: %w", a.name, err)
+		}
+	}
+	return it, nil
+}
+
+// holds reports whether the account has data of workspace ws. mu must be
+// held.
+func (a *account) holds(ws string) bool {
+	a.bufMu.Lock()
+	p := a.placed[ws]
+	a.bufMu.Unlock()
+	if p {
+		return true
+	}
+	for _, s := range a.segs {
+		if s.doc.Workspace == ws {
+			return true
+		}
+	}
+	return false
+}
+
+type scanSource struct {
+	acct   *account
+	seg    *segEntry
+	blocks []int // block indexes to read
+	buf    bufView
+}
+
+type scanIter struct {
+	e        *Engine
+	min, max int64
+	cols     []string
+	want     map[string]bool
+	srcs     []scanSource
+	open     *Segment // segment of srcs[0], when open
+	pos      int      // next block (index into blocks) or next buffer row
+}
+
+func (it *scanIter) Next(ctx context.Context) (*Block, error) {
+	for len(it.srcs) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		src := &it.srcs[0]
+		var b *Block
+		if src.seg != nil {
+			if it.pos >= len(src.blocks) {
+				it.advance()
+				continue
+			}
+			if it.open == nil {
+				a := src.acct
+				s, err := OpenSegment(ctx, it.e.fs, filepath.Join(a.segDir, src.seg.doc.Segment+segSuffix), a.name, src.seg.id, it.e.o.Keys)
+				if err != nil {
+					return nil, fmt.Errorf("store: scan: %w", err)
+				}
+				it.open = s
+			}
+			var err error
+			b, err = it.open.ReadBlock(ctx, src.blocks[it.pos], it.cols)
+			if err != nil {
+				return nil, fmt.Errorf("store: scan: %w", err)
+			}
+			it.pos++
+		} else {
+			if it.pos >= src.buf.rows {
+				it.advance()
+				continue
+			}
+			hi := min(it.pos+segmentBlockRows, src.buf.rows)
+			b = src.buf.block(it.pos, hi, it.want)
+			it.pos = hi
+		}
+		if b = filterTime(b, it.min, it.max); b != nil {
+			return b, nil
+		}
+	}
+	return nil, io.EOF
+}
+
+func (it *scanIter) advance() {
+	if it.open != nil {
+		it.open.Close()
+		it.open = nil
+	}
+	it.srcs = it.srcs[1:]
+	it.pos = 0
+}
+
+func (it *scanIter) Close() error {
+	var err error
+	if it.open != nil {
+		err = it.open.Close()
+		it.open = nil
+	}
+	it.srcs = nil
+	return err
+}
+
+// filterTime returns the rows of b with TimeGenerated in [lo, hi), b itself
+// when all are, or nil when none is.
+func filterTime(b *Block, lo, hi int64) *Block {
+	if b.MinTime >= lo && b.MaxTime < hi {
+		return b
+	}
+	if b.MaxTime < lo || b.MinTime >= hi {
+		return nil
+	}
+	tc := b.Column(TimeColumn)
+	var idx []int
+	for i, t := range tc.Ints {
+		if t >= lo && t < hi {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	out := &Block{Rows: len(idx), MinTime: math.MaxInt64, MaxTime: math.MinInt64, Columns: make([]Column, len(b.Columns))}
+	for i := range b.Columns {
+		out.Columns[i] = gatherColumn(&b.Columns[i], idx)
+	}
+	for _, t := range out.Column(TimeColumn).Ints {
+		out.MinTime = min(out.MinTime, t)
+		out.MaxTime = max(out.MaxTime, t)
+	}
+	return out
+}
+
+// Tables returns the tables of a workspace with their columns, the union
+// over every account holding data of the workspace (segments and buffers),
+// sorted by name. It fails like Scan when such an account is not loaded or
+// its key is refused: table and column names are sealed under its AEK.
+func (e *Engine) Tables(ctx context.Context, workspace string) ([]TableSchema, error) {
+	byName := map[string]*TableSchema{}
+	for _, a := range e.accounts() {
+		a.mu.RLock()
+		if !a.holds(workspace) {
+			a.mu.RUnlock()
+			continue
+		}
+		if !a.loaded {
+			err := a.loadErr
+			a.mu.RUnlock()
+			return nil, fmt.Errorf("store: tables: account %s: %w", a.name, err)
+		}
+		a.bufMu.Lock()
+		for k, s := range a.schemas {
+			if k.ws != workspace {
+				continue
+			}
+			t := byName[k.table]
+			if t == nil {
+				t = &TableSchema{Name: k.table}
+				byName[k.table] = t
+			}
+			for _, c := range s.cols {
+				if !slices.ContainsFunc(t.Columns, func(x ColumnSchema) bool { return x.Name == c.Name }) {
+					t.Columns = append(t.Columns, c)
+				}
+			}
+		}
+		a.bufMu.Unlock()
+		a.mu.RUnlock()
+		if _, err := e.o.Keys.WriteAEK(ctx, a.name); err != nil {
+			return nil, fmt.Errorf("store: tables: account %s: %w", a.name, err)
+		}
+	}
+	out := make([]TableSchema, 0, len(byName))
+	for _, t := range byName {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(x, y TableSchema) int { return strings.Compare(x.Name, y.Name) })
+	return out, nil
+}
+
+// Retain deletes every segment of the workspace whose rows are all older
+// than before (retention), in every account, loaded or not (the catalog's
+// time ranges are plaintext, so retention needs no key). Catalog rows go
+// first, then files; a crash in between leaves orphan files that the next
+// load removes. Buffered rows are not affected. It returns the number of
+// segments deleted.
+func (e *Engine) Retain(ctx context.Context, workspace string, before time.Time) (int, error) {
+	cut := before.UnixNano()
+	n := 0
+	for _, a := range e.accounts() {
+		a.mu.Lock()
+		var victims, keep []*segEntry
+		for _, s := range a.segs {
+			if s.doc.Workspace == workspace && s.doc.Max < cut {
+				victims = append(victims, s)
+			} else {
+				keep = append(keep, s)
+			}
+		}
+		if len(victims) == 0 {
+			a.mu.Unlock()
+			continue
+		}
+		err := e.o.Catalog.Update(ctx, func(tx meta.Tx) error {
+			for _, s := range victims {
+				if err := tx.DeleteDoc(ctx, kindSegment, s.key); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			a.mu.Unlock()
+			return n, fmt.Errorf("store: retain: catalog: %w", err)
+		}
+		a.segs = keep
+		a.mu.Unlock()
+		n += len(victims)
+		if err := e.removeSegmentFiles(a, victims); err != nil {
+			e.log.Warn("store: retain: removing segment files", "account", a.name, "err", err)
+		}
+	}
+	return n, nil
+}
+
+func (e *Engine) removeSegmentFiles(a *account, segs []*segEntry) error {
+	var first error
+	for _, s := range segs {
+		if err := e.fs.Remove(filepath.Join(a.segDir, s.doc.Segment+segSuffix)); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := e.fs.SyncDir(a.segDir); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+// DropAccount removes a storage account's catalog rows, then its segment
+// and WAL files (the directories themselves stay, empty). Destroying the
+// account's keys (crypto-shredding) is the key layer's part. Dropping an
+// unknown account is not an error.
+func (e *Engine) DropAccount(ctx context.Context, account string) error {
+	e.mu.Lock()
+	a := e.accts[account]
+	e.mu.Unlock()
+	if a == nil {
+		return nil
+	}
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	err := e.o.Catalog.Update(ctx, func(tx meta.Tx) error {
+		for _, kind := range []string{kindSegment, kindTable, kindPlacement, kindTomb} {
+			docs, err := tx.Docs(ctx, kind, a.key+"/")
+			if err != nil {
+				return err
+			}
+			for _, d := range docs {
+				if err := tx.DeleteDoc(ctx, kind, d.Key); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.DeleteDoc(ctx, kindAccount, a.key)
+	})
+	if err != nil {
+		return fmt.Errorf("store: drop account: catalog: %w", err)
+	}
+	a.unloadLocked(fmt.Errorf("%w: account dropped", ErrNotLoaded))
+	a.dropped = true
+	a.segs = nil
+	e.mu.Lock()
+	if e.accts[account] == a {
+		delete(e.accts, account)
+	}
+	e.mu.Unlock()
+	var first error
+	for _, d := range []string{a.segDir, a.walDir} {
+		names, err := e.fs.List(d)
+		if err != nil {
+			continue // never created
+		}
+		for _, n := range names {
+			if err := e.fs.Remove(filepath.Join(d, n)); err != nil && first == nil {
+				first = err
+			}
+		}
+		if err := e.fs.SyncDir(d); err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("store: drop account: %w", first)
+	}
+	return nil
+}
+
+// DropWorkspace removes a workspace's data from every account: buffers,
+// catalog rows, sealed schemas and segment files. Records of the workspace
+// still in a WAL are not rewritten: a tombstone in the catalog (the WAL
+// sequence number at the drop) makes replay skip them until a flush moves
+// the WAL floor past it. Works for accounts that are not loaded too.
+func (e *Engine) DropWorkspace(ctx context.Context, workspace string) error {
+	for _, a := range e.accounts() {
+		if err := e.dropWorkspace(ctx, a, workspace); err != nil {
+			return fmt.Errorf("store: drop workspace: account %s: %w", a.name, err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) dropWorkspace(ctx context.Context, a *account, ws string) error {
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	a.mu.Lock()
+	if !a.holds(ws) {
+		a.mu.Unlock()
+		return nil
+	}
+	var seq uint64
+	if a.loaded {
+		s, err := a.wal.Rotate()
+		if err != nil {
+			a.mu.Unlock()
+			return err
+		}
+		seq = s
+	} else if names, err := e.fs.List(a.walDir); err == nil {
+		for _, n := range names {
+			if s, err := strconv.ParseUint(strings.TrimSuffix(n, walSuffix), 16, 64); err == nil && strings.HasSuffix(n, walSuffix) {
+				seq = max(seq, s+1)
+			}
+		}
+	}
+	var victims, keep []*segEntry
+	for _, s := range a.segs {
+		if s.doc.Workspace == ws {
+			victims = append(victims, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	err := e.o.Catalog.Update(ctx, func(tx meta.Tx) error {
+		for _, s := range victims {
+			if err := tx.DeleteDoc(ctx, kindSegment, s.key); err != nil {
+				return err
+			}
+		}
+		docs, err := tx.Docs(ctx, kindTable, a.key+"/"+ws+"/")
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if err := tx.DeleteDoc(ctx, kindTable, d.Key); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteDoc(ctx, kindPlacement, a.key+"/"+ws); err != nil {
+			return err
+		}
+		if seq > a.floor {
+			body, err := json.Marshal(tombDoc{Account: a.name, Workspace: ws, Seq: seq})
+			if err != nil {
+				return err
+			}
+			return tx.PutDoc(ctx, kindTomb, a.key+"/"+ws, body)
+		}
+		return nil
+	})
+	if err != nil {
+		a.mu.Unlock()
+		return err
+	}
+	if seq > a.floor {
+		a.tombs[ws] = seq
+	}
+	a.segs = keep
+	a.bufMu.Lock()
+	delete(a.placed, ws)
+	for k := range a.live {
+		if k.ws == ws {
+			delete(a.live, k)
+		}
+	}
+	for k := range a.schemas {
+		if k.ws == ws {
+			delete(a.schemas, k)
+		}
+	}
+	for _, m := range a.frozen {
+		for k := range m {
+			if k.ws == ws {
+				delete(m, k)
+			}
+		}
+	}
+	a.bufMu.Unlock()
+	a.mu.Unlock()
+	if len(victims) > 0 {
+		return e.removeSegmentFiles(a, victims)
+	}
+	return nil
+}
