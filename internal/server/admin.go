@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -29,7 +30,8 @@ type adminHandler struct {
 	ids      *identity.Service
 	kv       *keyvault.Service
 	keys     *keys
-	operator string // object id
+	refresh  func(context.Context) // re-check keys, reload storage accounts
+	operator string                // object id
 	now      func() time.Time
 }
 
@@ -99,7 +101,7 @@ func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.listAccounts(w, r)
 	case path == "/admin/accounts/refresh" && r.Method == http.MethodPost:
 		// Re-check every customer key now instead of at the next refresh.
-		h.keys.m.Refresh(r.Context())
+		h.refresh(r.Context())
 		h.listAccounts(w, r)
 	default:
 		adminFail(w, http.StatusNotFound, "NotFound", "No such operator endpoint.")

@@ -23,11 +23,14 @@ import (
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/devtls"
 	"github.com/kustodian/kustodian/internal/identity"
+	"github.com/kustodian/kustodian/internal/ingest"
 	"github.com/kustodian/kustodian/internal/keyvault"
 	"github.com/kustodian/kustodian/internal/keyvault/pkcs11"
 	"github.com/kustodian/kustodian/internal/keyvault/vaults"
 	"github.com/kustodian/kustodian/internal/monitor"
+	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/resources"
+	"github.com/kustodian/kustodian/internal/store"
 )
 
 // Server is a running Kustodian node.
@@ -41,6 +44,7 @@ type Server struct {
 	caFile    string
 	monitor   *monitor.Provider
 	keys      *keys
+	engine    *store.Engine
 	vaults    *vaults.Provider
 	keyvault  *keyvault.Service
 	hsm       *pkcs11.Backend
@@ -237,7 +241,22 @@ func (s *Server) init(ctx context.Context) error {
 		writeText(w, http.StatusOK, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	mux.Handle("/admin/", s.instrument("admin", &adminHandler{ids: ids, kv: kv, keys: s.keys, operator: boot.ObjectID, now: time.Now}))
+	ingestRows := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kustodian_ingested_rows_total", Help: "Rows acknowledged as durable by the Data Collector API.",
+	})
+	s.registry.MustRegister(ingestRows)
+	mux.Handle("/api/logs", s.instrument("ingest", ingest.NewCollector(ingest.Options{
+		Directory: ingestDirectory{s}, Sink: ingestSink{s}, Log: log,
+		Observe: func(code string, rows int) { ingestRows.Add(float64(rows)) },
+	})))
+	mux.Handle("/v1/", s.instrument("query", query.New(query.Options{
+		Verify: ids.Verify, Audience: QueryAudience, Log: log,
+		Authorize: func(ctx context.Context, principalID, action, scope string) error {
+			return authz.Check(ctx, principalID, action, scope)
+		},
+		Workspace: s.queryWorkspace,
+	})))
+	mux.Handle("/admin/", s.instrument("admin", &adminHandler{ids: ids, kv: kv, keys: s.keys, refresh: s.refreshKeys, operator: boot.ObjectID, now: time.Now}))
 	// Resource Manager paths are case-insensitive ("/Subscriptions/..."
 	// appears in ids Azure returns), so the first segment decides, folded.
 	armHandler, idHandler := s.instrument("arm", router), s.instrument("identity", ids.Handler())
@@ -328,10 +347,41 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.keys.loadAll(ctx); err != nil {
 		log.Error("loading storage account keys failed", "err", err)
 	}
+	// The storage engine replays its WALs with those keys; accounts whose
+	// keys are refused stay unloaded (their data untouched) and are retried
+	// after every key refresh.
+	engineDone := make(chan struct{})
+	tableKey, err := s.state.tableIDKey(ctx)
+	if err == nil {
+		s.engine, err = store.OpenEngine(ctx, store.EngineOptions{
+			Dir: s.state.DataDir + "/data", Catalog: s.state.Store, Keys: storeKeys{s.keys.m}, TableIDKey: tableKey, Log: log,
+		})
+	}
+	if err != nil {
+		stopJanitor()
+		<-janitorDone
+		s.http.Close()
+		<-errc
+		s.state.Close()
+		return fmt.Errorf("open the storage engine: %w", err)
+	}
+	go func() {
+		defer close(engineDone)
+		s.engine.Run(jctx)
+	}()
 	keysDone := make(chan struct{})
 	go func() {
 		defer close(keysDone)
-		s.keys.m.Run(jctx)
+		t := time.NewTicker(s.cfg.KeyRefreshInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-jctx.Done():
+				return
+			case <-t.C:
+				s.refreshKeys(jctx)
+			}
+		}
 	}()
 	s.ready.Store(true)
 	log.Info("kustodian serving", "endpoint", s.endpoint, "bootstrap", s.BootstrapFile(), "caCertFile", s.caFile,
@@ -347,6 +397,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopJanitor()
 	<-janitorDone
 	<-keysDone
+	<-engineDone
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := s.http.Shutdown(sctx); err != nil {
@@ -358,6 +409,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
+	cctx, ccancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	if err := s.engine.Close(cctx); err != nil {
+		log.Error("flushing the storage engine at shutdown failed; the WAL keeps the data", "err", err)
+	}
+	ccancel()
 	if s.hsm != nil {
 		if err := s.hsm.Close(); err != nil {
 			log.Warn("closing the PKCS#11 token failed", "err", err)
@@ -368,6 +424,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	log.Info("stopped")
 	return serveErr
+}
+
+// refreshKeys re-checks every customer key and lets the storage engine
+// load the accounts it could not (a key restored since).
+func (s *Server) refreshKeys(ctx context.Context) {
+	s.keys.m.Refresh(ctx)
+	if s.engine != nil {
+		s.engine.Recover(ctx)
+	}
 }
 
 func (s *Server) janitor(ctx context.Context) {
@@ -385,6 +450,9 @@ func (s *Server) janitor(ctx context.Context) {
 			}
 			if _, err := s.vaults.PurgeExpired(ctx); err != nil {
 				s.cfg.Log.Error("purge of expired deleted vaults failed", "err", err)
+			}
+			if s.engine != nil {
+				s.retain(ctx)
 			}
 			if err := s.keyvault.Maintain(ctx); err != nil {
 				s.cfg.Log.Error("key vault maintenance failed", "err", err)

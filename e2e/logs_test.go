@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/monitor/query/azlogs"
+)
+
+// workspaceKeys returns a workspace's customer id and primary shared key.
+func (e *env) workspaceKeys(t *testing.T, tok, rg, name string) (string, string) {
+	t.Helper()
+	r := e.do(http.MethodGet, e.workspacePath(rg, name)+q("2025-07-01"), tok, "")
+	expect(t, r, http.StatusOK, "")
+	id := str(t, r.json(t), "properties", "customerId")
+	r = e.do(http.MethodPost, e.workspacePath(rg, name)+"/sharedKeys"+q("2025-07-01"), tok, "")
+	expect(t, r, http.StatusOK, "")
+	return id, r.json(t)["primarySharedKey"].(string)
+}
+
+// postLogs sends records through the HTTP Data Collector API, signed as
+// Azure's samples sign them.
+func (e *env) postLogs(t *testing.T, customerID, key, logType, body string) response {
+	t.Helper()
+	date := time.Now().UTC().Format(http.TimeFormat)
+	k, _ := base64.StdEncoding.DecodeString(key)
+	mac := hmac.New(sha256.New, k)
+	mac.Write([]byte("POST\n" + itoa(len(body)) + "\napplication/json\nx-ms-date:" + date + "\n/api/logs"))
+	req, _ := http.NewRequest(http.MethodPost, e.endpoint+"/api/logs?api-version=2016-04-01", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Log-Type", logType)
+	req.Header.Set("x-ms-date", date)
+	req.Header.Set("time-generated-field", "ts")
+	req.Header.Set("Authorization", "SharedKey "+customerID+":"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b []byte
+	b = make([]byte, 0, 512)
+	buf := make([]byte, 512)
+	for {
+		n, err := resp.Body.Read(buf)
+		b = append(b, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var d []byte
+	for ; n > 0; n /= 10 {
+		d = append([]byte{byte('0' + n%10)}, d...)
+	}
+	return string(d)
+}
+
+// logsClient is the official query client configured for this server.
+func (e *env) logsClient(t *testing.T) *azlogs.Client {
+	t.Helper()
+	c, err := azlogs.NewClient(e.cred, &azlogs.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Cloud: cloud.Configuration{
+			ActiveDirectoryAuthorityHost: e.boot.AuthorityHost,
+			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+				azlogs.ServiceName: {Audience: e.boot.QueryAudience, Endpoint: e.endpoint + "/v1"},
+			},
+		},
+		Transport: e.client,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) count(t *testing.T, c *azlogs.Client, customerID, kql string) (int64, error) {
+	t.Helper()
+	resp, err := c.QueryWorkspace(context.Background(), customerID, azlogs.QueryBody{Query: &kql}, nil)
+	if err != nil {
+		return 0, err
+	}
+	if len(resp.Tables) != 1 || len(resp.Tables[0].Rows) != 1 {
+		t.Fatalf("count answer = %+v", resp.Tables)
+	}
+	return int64(resp.Tables[0].Rows[0][0].(float64)), nil
+}
+
+// TestDataBeforeAndAfterCMK is the seed's data lifecycle: data sent before
+// the workspace is linked stays under the platform key, data after goes to
+// the cluster under the customer's key, queries span both; revoking the key
+// stops ingestion (403, the sender keeps its data) and queries; restoring
+// it brings everything back.
+func TestDataBeforeAndAfterCMK(t *testing.T) {
+	t.Parallel()
+	e, tok := setup(t, options{}, "rg")
+	e.mkWorkspace(t, tok, "rg", "ws-data", "eastus")
+	ws, key := e.workspaceKeys(t, tok, "rg", "ws-data")
+	logs := e.logsClient(t)
+	now := time.Now().UTC()
+	rec := func(i int, level string) string {
+		return `{"ts":"` + now.Add(-time.Duration(i)*time.Minute).Format(time.RFC3339) + `","level":"` + level + `","n":` + itoa(i) + `}`
+	}
+
+	r := e.postLogs(t, ws, key, "MyApp", "["+rec(1, "info")+","+rec(2, "error")+","+rec(3, "info")+"]")
+	expect(t, r, http.StatusOK, "")
+	if n, err := e.count(t, logs, ws, "MyApp_CL | count"); err != nil || n != 3 {
+		t.Fatalf("count before CMK = %d, %v", n, err)
+	}
+
+	// CMK: cluster, key, link.
+	c := e.readyCluster(t, tok, "rg", "data-cluster", "eastus", "LogAnalytics")
+	clusterID := str(t, c, "properties", "clusterId")
+	vault := e.newVault(t, tok, "rg", "data-kv", true, e.clusterPrincipal(t, tok, "rg", "data-cluster"))
+	v1 := e.createKey(t, vault, "cmk", 2048)
+	body := `{"identity":{"type":"SystemAssigned"},"sku":{"name":"CapacityReservation","capacity":1000},"location":"eastus",
+"properties":{"keyVaultProperties":{"keyVaultUri":"` + strings.TrimSuffix(vault.uri, "/") + `","keyName":"cmk","keyVersion":"` + v1 + `"}}}`
+	expect(t, e.do(http.MethodPut, e.clusterPath("rg", "data-cluster")+q("2025-07-01"), tok, body), http.StatusOK, "")
+	lr := e.link(tok, "rg", "ws-data", e.clusterPath("rg", "data-cluster"))
+	if lr.status != http.StatusOK && lr.status != http.StatusAccepted {
+		t.Fatalf("link: %d %s", lr.status, lr.body)
+	}
+
+	expect(t, e.postLogs(t, ws, key, "MyApp", "["+rec(4, "error")+","+rec(5, "warn")+"]"), http.StatusOK, "")
+	if n, err := e.count(t, logs, ws, "MyApp_CL | count"); err != nil || n != 5 {
+		t.Fatalf("count across both accounts = %d, %v", n, err)
+	}
+	if n, err := e.count(t, logs, ws, "MyApp_CL | where level_s == 'error' | count"); err != nil || n != 2 {
+		t.Fatalf("filtered count = %d, %v", n, err)
+	}
+
+	// Revoke: disable the key.
+	e.setKeyEnabled(t, vault, "cmk", v1, false)
+	if st := e.accountState(t, tok, clusterID); st != "Revoked" {
+		t.Fatalf("state = %s", st)
+	}
+	r = e.postLogs(t, ws, key, "MyApp", "["+rec(6, "info")+"]")
+	if r.status != http.StatusForbidden || !strings.Contains(string(r.body), "CustomerManagedKeyRevoked") {
+		t.Fatalf("ingestion while revoked: %d %s", r.status, r.body)
+	}
+	_, err := e.count(t, logs, ws, "MyApp_CL | count")
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusForbidden || re.ErrorCode != "CustomerManagedKeyRevoked" {
+		t.Fatalf("query while revoked: %v", err)
+	}
+
+	// Restore.
+	e.setKeyEnabled(t, vault, "cmk", v1, true)
+	if st := e.accountState(t, tok, clusterID); st != "Available" {
+		t.Fatalf("state after restore = %s", st)
+	}
+	expect(t, e.postLogs(t, ws, key, "MyApp", "["+rec(6, "info")+"]"), http.StatusOK, "")
+	if n, err := e.count(t, logs, ws, "MyApp_CL | count"); err != nil || n != 6 {
+		t.Fatalf("count after restore = %d, %v", n, err)
+	}
+}
+
+// TestDataSurvivesRestartAndStaysLockedWhileRevoked: acknowledged data is
+// there after a restart (replayed from the encrypted WAL or read from
+// segments); a restart while the customer key is revoked does not read the
+// cluster's data, and restoring the key brings it back intact.
+func TestDataSurvivesRestartAndStaysLockedWhileRevoked(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e1, tok := setup(t, options{dataDir: dir}, "rg")
+	c := e1.readyCluster(t, tok, "rg", "restart-cluster", "eastus", "LogAnalytics")
+	clusterID := str(t, c, "properties", "clusterId")
+	vault := e1.newVault(t, tok, "rg", "restart-kv", true, e1.clusterPrincipal(t, tok, "rg", "restart-cluster"))
+	v1 := e1.createKey(t, vault, "cmk", 2048)
+	body := `{"identity":{"type":"SystemAssigned"},"sku":{"name":"CapacityReservation","capacity":1000},"location":"eastus",
+"properties":{"keyVaultProperties":{"keyVaultUri":"` + strings.TrimSuffix(vault.uri, "/") + `","keyName":"cmk","keyVersion":"` + v1 + `"}}}`
+	expect(t, e1.do(http.MethodPut, e1.clusterPath("rg", "restart-cluster")+q("2025-07-01"), tok, body), http.StatusOK, "")
+	e1.mkWorkspace(t, tok, "rg", "ws-restart", "eastus")
+	lr := e1.link(tok, "rg", "ws-restart", e1.clusterPath("rg", "restart-cluster"))
+	if lr.status != http.StatusOK && lr.status != http.StatusAccepted {
+		t.Fatalf("link: %d %s", lr.status, lr.body)
+	}
+	ws, key := e1.workspaceKeys(t, tok, "rg", "ws-restart")
+	var recs []string
+	for i := 0; i < 50; i++ {
+		recs = append(recs, `{"ts":"`+time.Now().UTC().Add(-time.Duration(i)*time.Second).Format(time.RFC3339)+`","i":`+itoa(i)+`}`)
+	}
+	expect(t, e1.postLogs(t, ws, key, "Durable", "["+strings.Join(recs, ",")+"]"), http.StatusOK, "")
+	listen := strings.TrimPrefix(e1.endpoint, "https://")
+	e1.stop()
+
+	e2 := start(t, options{dataDir: dir, listen: listen})
+	tok = e2.token(e2.cred)
+	if n, err := e2.count(t, e2.logsClient(t), ws, "Durable_CL | count"); err != nil || n != 50 {
+		t.Fatalf("count after restart = %d, %v", n, err)
+	}
+	// Revoke, restart while revoked: nothing is readable.
+	e2.setKeyEnabled(t, vault, "cmk", v1, false)
+	if st := e2.accountState(t, tok, clusterID); st != "Revoked" {
+		t.Fatalf("state = %s", st)
+	}
+	e2.stop()
+	e3 := start(t, options{dataDir: dir, listen: listen})
+	tok = e3.token(e3.cred)
+	if _, err := e3.count(t, e3.logsClient(t), ws, "Durable_CL | count"); err == nil {
+		t.Fatal("a server restarted while the key is revoked answered a query")
+	}
+	expect(t, e3.postLogs(t, ws, key, "Durable", `{"i":99}`), http.StatusForbidden, "")
+	e3.setKeyEnabled(t, vault, "cmk", v1, true)
+	if st := e3.accountState(t, tok, clusterID); st != "Available" {
+		t.Fatalf("state after restore = %s", st)
+	}
+	// The engine retries accounts it could not load at the next refresh.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := e3.count(t, e3.logsClient(t), ws, "Durable_CL | count")
+		if err == nil && n == 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("count after restoring the key = %d, %v", n, err)
+		}
+		e3.do(http.MethodPost, "/admin/accounts/refresh", tok, "")
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,280 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kustodian/kustodian/internal/ingest"
+	"github.com/kustodian/kustodian/internal/kek"
+	"github.com/kustodian/kustodian/internal/kql"
+	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/monitor"
+	"github.com/kustodian/kustodian/internal/query"
+	"github.com/kustodian/kustodian/internal/store"
+)
+
+// storeKeys gives the storage engine the AEK manager's keys.
+type storeKeys struct{ m *kek.Manager }
+
+func (k storeKeys) AEK(ctx context.Context, account string, generation uint32) (*store.AEK, error) {
+	key, err := k.m.AEK(ctx, account, generation)
+	if err != nil {
+		return nil, err
+	}
+	defer key.Zero()
+	return store.NewAEK(generation, key)
+}
+
+func (k storeKeys) WriteAEK(ctx context.Context, account string) (*store.AEK, error) {
+	gen, key, err := k.m.WriteKey(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	defer key.Zero()
+	return store.NewAEK(gen, key)
+}
+
+// tableIDKey returns the secret that derives table ids in the catalog,
+// created on first use and kept sealed under the master key.
+func (st *State) tableIDKey(ctx context.Context) ([]byte, error) {
+	const name = "store/table-id-key"
+	aad := []byte("kustodian/store/table-id-key/v1")
+	var key []byte
+	err := st.Store.Update(ctx, func(tx meta.Tx) error {
+		sealed, err := tx.Secret(ctx, "server", name)
+		if err == nil {
+			key, err = st.Sealer.Open(sealed, aad)
+			return err
+		}
+		if !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		sealed, err = st.Sealer.Seal(key, aad)
+		if err != nil {
+			return err
+		}
+		return tx.PutSecret(ctx, "server", name, sealed)
+	})
+	return key, err
+}
+
+// workspaceInfo is what the data plane needs of a workspace.
+type workspaceInfo struct {
+	resourceID string
+	account    string // where new data goes
+	retention  int64
+	primary    string
+	secondary  string
+}
+
+// lookupWorkspace finds a live workspace by its customer id, with the
+// storage account its new data goes to: the linked cluster's, else the
+// shared one.
+func (s *Server) lookupWorkspace(ctx context.Context, customerID string, withKeys bool) (*workspaceInfo, error) {
+	var info *workspaceInfo
+	err := s.state.Store.View(ctx, func(tx meta.Tx) error {
+		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: monitor.TypeWorkspace})
+		if err != nil {
+			return err
+		}
+		for _, res := range list {
+			var doc monitor.WorkspaceDoc
+			if err := json.Unmarshal(res.Body, &doc); err != nil {
+				return err
+			}
+			if !strings.EqualFold(doc.CustomerID, customerID) {
+				continue
+			}
+			info = &workspaceInfo{resourceID: res.ID, account: sharedAccount, retention: doc.RetentionInDays}
+			if doc.ClusterResourceID != "" {
+				cres, err := tx.Resource(ctx, doc.ClusterResourceID)
+				if err != nil {
+					return err
+				}
+				var cluster monitor.ClusterDoc
+				if err := json.Unmarshal(cres.Body, &cluster); err != nil {
+					return err
+				}
+				info.account = clusterAccount(cluster.ClusterID)
+			}
+			if withKeys {
+				info.primary, info.secondary, err = monitor.SharedKeys(ctx, tx, s.state.Sealer, doc.CustomerID)
+				return err
+			}
+			return nil
+		}
+		return nil
+	})
+	if err == nil && info == nil {
+		err = fmt.Errorf("workspace %s: %w", customerID, ingest.ErrUnknownWorkspace)
+	}
+	return info, err
+}
+
+// ingestDirectory adapts workspace lookups to ingestion.
+type ingestDirectory struct{ s *Server }
+
+func (d ingestDirectory) Workspace(ctx context.Context, customerID string) (*ingest.Workspace, error) {
+	info, err := d.s.lookupWorkspace(ctx, customerID, true)
+	if err != nil {
+		return nil, err
+	}
+	return &ingest.Workspace{CustomerID: strings.ToLower(customerID), PrimaryKey: info.primary, SecondaryKey: info.secondary}, nil
+}
+
+// ingestSink stores ingested batches in the workspace's storage account.
+type ingestSink struct{ s *Server }
+
+func (k ingestSink) Append(ctx context.Context, b *ingest.Batch) error {
+	if k.s.engine == nil {
+		return fmt.Errorf("%w: storage is starting", ingest.ErrUnavailable)
+	}
+	info, err := k.s.lookupWorkspace(ctx, b.CustomerID, false)
+	if err != nil {
+		return err
+	}
+	if err := k.s.keys.m.EnsurePlatform(ctx, info.account); err != nil {
+		return err
+	}
+	err = k.s.engine.Append(ctx, info.account, []store.Rows{toRows(b)})
+	switch {
+	case errors.Is(err, kek.ErrKeyRevoked):
+		return fmt.Errorf("%w: %v", ingest.ErrRevoked, err)
+	case errors.Is(err, kek.ErrKeyUnavailable), errors.Is(err, store.ErrNotLoaded):
+		return fmt.Errorf("%w: %v", ingest.ErrUnavailable, err)
+	}
+	return err
+}
+
+// queryData exposes one workspace's tables to the query engine.
+type queryData struct {
+	engine    *store.Engine
+	workspace string
+}
+
+func dataErr(err error) error {
+	switch {
+	case errors.Is(err, kek.ErrKeyRevoked):
+		return fmt.Errorf("%w: %v", query.ErrRevoked, err)
+	case errors.Is(err, kek.ErrKeyUnavailable), errors.Is(err, store.ErrNotLoaded):
+		return fmt.Errorf("%w: %v", query.ErrUnavailable, err)
+	}
+	return err
+}
+
+func (d queryData) Table(ctx context.Context, name string) (*kql.Schema, error) {
+	tables, err := d.engine.Tables(ctx, d.workspace)
+	if err != nil {
+		return nil, dataErr(err)
+	}
+	for _, t := range tables {
+		if t.Name != name {
+			continue
+		}
+		sch := &kql.Schema{Name: name, Columns: []kql.ColumnDef{{Name: store.TimeColumn, Type: kql.TypeDatetime}}}
+		for _, c := range t.Columns {
+			if c.Name != store.TimeColumn {
+				sch.Columns = append(sch.Columns, kql.ColumnDef{Name: c.Name, Type: kqlType(c.Type)})
+			}
+		}
+		for _, c := range []string{colTenantID, colType, colSourceSystem} {
+			sch.Columns = append(sch.Columns, kql.ColumnDef{Name: c, Type: kql.TypeString})
+		}
+		return sch, nil
+	}
+	return nil, kql.ErrTableNotFound
+}
+
+func (d queryData) Scan(ctx context.Context, req kql.ScanRequest) (kql.BatchIterator, error) {
+	want := map[string]bool{}
+	var cols []string
+	for _, c := range req.Columns {
+		want[c] = true
+		switch c {
+		case colTenantID, colType, colSourceSystem, store.TimeColumn:
+		default:
+			cols = append(cols, c)
+		}
+	}
+	it, err := d.engine.Scan(ctx, store.ScanRequest{Workspace: d.workspace, Table: req.Table, Columns: cols, TimeMin: req.TimeMin, TimeMax: req.TimeMax})
+	if err != nil {
+		return nil, dataErr(err)
+	}
+	return &batchIter{it: it, workspace: d.workspace, table: req.Table, want: want}, nil
+}
+
+type batchIter struct {
+	it               store.BlockIterator
+	workspace, table string
+	want             map[string]bool
+}
+
+func (b *batchIter) Next(ctx context.Context) (*kql.Batch, error) {
+	blk, err := b.it.Next(ctx)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		return nil, dataErr(err)
+	}
+	return toBatch(blk, b.workspace, b.table, b.want), nil
+}
+
+func (b *batchIter) Close() error { return b.it.Close() }
+
+// queryWorkspace resolves a workspace for the Query API.
+func (s *Server) queryWorkspace(ctx context.Context, customerID string) (string, query.Data, error) {
+	info, err := s.lookupWorkspace(ctx, customerID, false)
+	if errors.Is(err, ingest.ErrUnknownWorkspace) {
+		return "", nil, query.ErrWorkspaceNotFound
+	} else if err != nil {
+		return "", nil, err
+	}
+	if s.engine == nil {
+		return "", nil, fmt.Errorf("%w: storage is starting", query.ErrUnavailable)
+	}
+	return info.resourceID, queryData{engine: s.engine, workspace: strings.ToLower(customerID)}, nil
+}
+
+// retain drops, per workspace, whole segments older than its retention.
+func (s *Server) retain(ctx context.Context) {
+	var ws []struct {
+		id   string
+		days int64
+	}
+	_ = s.state.Store.View(ctx, func(tx meta.Tx) error {
+		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: monitor.TypeWorkspace})
+		if err != nil {
+			return err
+		}
+		for _, res := range list {
+			var doc monitor.WorkspaceDoc
+			if json.Unmarshal(res.Body, &doc) == nil {
+				ws = append(ws, struct {
+					id   string
+					days int64
+				}{strings.ToLower(doc.CustomerID), doc.RetentionInDays})
+			}
+		}
+		return nil
+	})
+	now := time.Now()
+	for _, w := range ws {
+		n, err := s.engine.Retain(ctx, w.id, now.Add(-time.Duration(w.days)*24*time.Hour))
+		if err != nil {
+			s.cfg.Log.Error("retention failed", "workspace", w.id, "err", err)
+		} else if n > 0 {
+			s.cfg.Log.Info("retention removed segments", "workspace", w.id, "segments", n)
+		}
+	}
+}
