@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +233,70 @@ func TestDataSurvivesRestartAndStaysLockedWhileRevoked(t *testing.T) {
 		}
 		e3.do(http.MethodPost, "/admin/accounts/refresh", tok, "")
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dataBytes sums the sizes of the storage engine's files (WAL and
+// segments) under a data directory.
+func dataBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.Walk(filepath.Join(dir, "data"), func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestRotationRewrapsWithoutRewritingData: a new key version on the cluster
+// rewraps the AEK; not one byte of stored data is written; afterwards the
+// old version can be disabled and all data stays readable.
+func TestRotationRewrapsWithoutRewritingData(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e, tok := setup(t, options{dataDir: dir}, "rg")
+	e.readyCluster(t, tok, "rg", "rot-cluster", "eastus", "LogAnalytics")
+	vault := e.newVault(t, tok, "rg", "rot-kv", true, e.clusterPrincipal(t, tok, "rg", "rot-cluster"))
+	v1 := e.createKey(t, vault, "cmk", 2048)
+	uri := strings.TrimSuffix(vault.uri, "/")
+	withKey := func(v string) string {
+		return `{"identity":{"type":"SystemAssigned"},"sku":{"name":"CapacityReservation","capacity":1000},"location":"eastus",
+"properties":{"keyVaultProperties":{"keyVaultUri":"` + uri + `","keyName":"cmk","keyVersion":"` + v + `"}}}`
+	}
+	expect(t, e.do(http.MethodPut, e.clusterPath("rg", "rot-cluster")+q("2025-07-01"), tok, withKey(v1)), http.StatusOK, "")
+	e.mkWorkspace(t, tok, "rg", "ws-rot", "eastus")
+	lr := e.link(tok, "rg", "ws-rot", e.clusterPath("rg", "rot-cluster"))
+	if lr.status != http.StatusOK && lr.status != http.StatusAccepted {
+		t.Fatalf("link: %d %s", lr.status, lr.body)
+	}
+	ws, key := e.workspaceKeys(t, tok, "rg", "ws-rot")
+	expect(t, e.postLogs(t, ws, key, "Rot", `[{"a":"x"},{"a":"y"},{"a":"z"}]`), http.StatusOK, "")
+	before := dataBytes(t, dir)
+
+	v2 := e.createKey(t, vault, "cmk", 2048)
+	expect(t, e.do(http.MethodPut, e.clusterPath("rg", "rot-cluster")+q("2025-07-01"), tok, withKey(v2)), http.StatusOK, "")
+	if after := dataBytes(t, dir); after != before {
+		t.Fatalf("rotation wrote %d bytes of data (before %d, after %d)", after-before, before, after)
+	}
+	e.setKeyEnabled(t, vault, "cmk", v1, false)
+	if n, err := e.count(t, e.logsClient(t), ws, "Rot_CL | count"); err != nil || n != 3 {
+		t.Fatalf("count after rotation with the old version disabled = %d, %v", n, err)
+	}
+	// The refresh unwraps with the new version only: still Available.
+	r := e.do(http.MethodPost, "/admin/accounts/refresh", tok, "")
+	if strings.Contains(string(r.body), "Revoked") {
+		t.Fatalf("accounts after rotation: %s", r.body)
+	}
+	expect(t, e.postLogs(t, ws, key, "Rot", `{"a":"w"}`), http.StatusOK, "")
+	if n, err := e.count(t, e.logsClient(t), ws, "Rot_CL | count"); err != nil || n != 4 {
+		t.Fatalf("count after more data = %d, %v", n, err)
 	}
 }
