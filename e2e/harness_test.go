@@ -46,6 +46,8 @@ type options struct {
 	// HSM backend of RSA-HSM keys (server.Config's fields of the same names).
 	pkcs11Module, pkcs11TokenLabel, pkcs11PIN string
 	softwareHSM                               bool
+	// clusterRetention and purgeInterval shorten soft delete for purge tests.
+	clusterRetention, purgeInterval time.Duration
 }
 
 func start(t *testing.T, o options) *env {
@@ -68,6 +70,7 @@ func start(t *testing.T, o options) *env {
 		Listen: o.listen, DataDir: o.dataDir, ProvisioningDelay: o.provisioningDelay,
 		FeatureApproval: o.featureApproval, Log: log,
 		PKCS11Module: o.pkcs11Module, PKCS11TokenLabel: o.pkcs11TokenLabel, PKCS11PIN: o.pkcs11PIN, SoftwareHSM: o.softwareHSM,
+		ClusterSoftDeleteRetention: o.clusterRetention, PurgeInterval: o.purgeInterval,
 	})
 	if err != nil {
 		cancel()

@@ -300,3 +300,63 @@ func TestRotationRewrapsWithoutRewritingData(t *testing.T) {
 		t.Fatalf("count after more data = %d, %v", n, err)
 	}
 }
+
+// TestPurgeShredsKeysAndData: a workspace deleted with force=true loses its
+// data; a cluster purged after its soft-delete retention loses its storage
+// account's keys and files (crypto-shredding).
+func TestPurgeShredsKeysAndData(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e, tok := setup(t, options{dataDir: dir, clusterRetention: time.Second, purgeInterval: 100 * time.Millisecond}, "rg")
+	c := e.readyCluster(t, tok, "rg", "shred-cluster", "eastus", "LogAnalytics")
+	clusterID := str(t, c, "properties", "clusterId")
+	vault := e.newVault(t, tok, "rg", "shred-kv", true, e.clusterPrincipal(t, tok, "rg", "shred-cluster"))
+	v1 := e.createKey(t, vault, "cmk", 2048)
+	body := `{"identity":{"type":"SystemAssigned"},"sku":{"name":"CapacityReservation","capacity":1000},"location":"eastus",
+"properties":{"keyVaultProperties":{"keyVaultUri":"` + strings.TrimSuffix(vault.uri, "/") + `","keyName":"cmk","keyVersion":"` + v1 + `"}}}`
+	expect(t, e.do(http.MethodPut, e.clusterPath("rg", "shred-cluster")+q("2025-07-01"), tok, body), http.StatusOK, "")
+	for _, name := range []string{"ws-keep", "ws-gone"} {
+		e.mkWorkspace(t, tok, "rg", name, "eastus")
+		lr := e.link(tok, "rg", name, e.clusterPath("rg", "shred-cluster"))
+		if lr.status != http.StatusOK && lr.status != http.StatusAccepted {
+			t.Fatalf("link: %d %s", lr.status, lr.body)
+		}
+	}
+	keep, keepKey := e.workspaceKeys(t, tok, "rg", "ws-keep")
+	gone, goneKey := e.workspaceKeys(t, tok, "rg", "ws-gone")
+	expect(t, e.postLogs(t, keep, keepKey, "S", `[{"a":1},{"a":2}]`), http.StatusOK, "")
+	expect(t, e.postLogs(t, gone, goneKey, "S", `[{"a":3}]`), http.StatusOK, "")
+
+	// Workspace purge: its data is dropped, the other workspace's stays.
+	expect(t, e.do(http.MethodDelete, e.workspacePath("rg", "ws-gone")+q("2025-07-01")+"&force=true", tok, ""), http.StatusOK, "")
+	logs := e.logsClient(t)
+	if n, err := e.count(t, logs, keep, "S_CL | count"); err != nil || n != 2 {
+		t.Fatalf("kept workspace count = %d, %v", n, err)
+	}
+	if _, err := e.count(t, logs, gone, "S_CL | count"); err == nil {
+		t.Fatal("a purged workspace still answers queries")
+	}
+
+	// Cluster purge: unlink, delete, wait for the retention to pass.
+	for _, name := range []string{"ws-keep"} {
+		expect(t, e.do(http.MethodDelete, e.workspacePath("rg", name)+"/linkedServices/cluster"+q("2025-07-01"), tok, ""), http.StatusOK, "")
+	}
+	expect(t, e.do(http.MethodDelete, e.clusterPath("rg", "shred-cluster")+q("2025-07-01"), tok, ""), http.StatusOK, "")
+	account := "cluster/" + strings.ToLower(clusterID)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := e.do(http.MethodGet, "/admin/accounts", tok, "")
+		if !strings.Contains(string(r.body), account) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the purged cluster's account still has keys: %s", r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The cluster's data went with it: the kept workspace's rows were in
+	// the cluster's account (written while linked).
+	if n, err := e.count(t, logs, keep, "S_CL | count"); err == nil && n != 0 {
+		t.Fatalf("rows of a shredded account are still readable: %d", n)
+	}
+}

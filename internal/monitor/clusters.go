@@ -810,6 +810,9 @@ func (p *Provider) PurgeExpired(ctx context.Context, onPurge func(res *meta.Reso
 	}
 	for _, res := range purged {
 		p.d.Log.Info("soft-deleted resource purged", "resource", res.ID)
+		if p.d.OnPurge != nil {
+			p.d.OnPurge(res)
+		}
 		if onPurge != nil {
 			onPurge(res)
 		}

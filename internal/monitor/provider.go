@@ -94,6 +94,10 @@ type Deps struct {
 	// OnKeyEvent, if set, is told about every key configuration change after
 	// it commits.
 	OnKeyEvent func(KeyEvent)
+	// OnPurge, if set, is told about every cluster or workspace purged for
+	// good (retention passed, or a forced delete), after it commits, so
+	// storage can destroy its data and keys.
+	OnPurge func(res *meta.Resource)
 	// IngestionEndpoint is the base URL put in component connection strings.
 	IngestionEndpoint func(r *arm.Request) string
 }

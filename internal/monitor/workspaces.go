@@ -382,14 +382,17 @@ func (p *Provider) deleteWorkspace(w http.ResponseWriter, r *arm.Request) error 
 		return err
 	}
 	force := strings.EqualFold(r.HTTP.URL.Query().Get("force"), "true")
-	var gone bool
+	var (
+		gone   bool
+		purged *meta.Resource
+	)
 	err := p.d.Store.Update(ctx, func(tx meta.Tx) error {
 		res, doc, err := p.loadWorkspace(ctx, tx, r)
 		if e, ok := arm.AsError(err); ok && e.Status == http.StatusNotFound && e.Code == "ResourceNotFound" {
 			gone = true
 			if force {
 				if res, err := tx.DeletedResource(ctx, id.String()); err == nil {
-					gone = false
+					gone, purged = false, res
 					return p.purge(ctx, tx, res)
 				}
 			}
@@ -406,6 +409,7 @@ func (p *Provider) deleteWorkspace(w http.ResponseWriter, r *arm.Request) error 
 			}
 		}
 		if force {
+			purged = res
 			return p.purge(ctx, tx, res)
 		}
 		now := p.d.Now()
@@ -414,6 +418,9 @@ func (p *Provider) deleteWorkspace(w http.ResponseWriter, r *arm.Request) error 
 	})
 	if err != nil {
 		return err
+	}
+	if purged != nil && p.d.OnPurge != nil {
+		p.d.OnPurge(purged)
 	}
 	if gone {
 		w.WriteHeader(http.StatusNoContent)

@@ -278,3 +278,45 @@ func (s *Server) retain(ctx context.Context) {
 		}
 	}
 }
+
+// onPurge destroys the data of a cluster or workspace purged for good: a
+// workspace's rows in every account, or a cluster's whole storage account
+// with its keys (crypto-shredding: without the generations, no copy of the
+// data can ever be decrypted again).
+func (s *Server) onPurge(res *meta.Resource) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	switch {
+	case strings.EqualFold(res.Type, monitor.TypeWorkspace):
+		var doc monitor.WorkspaceDoc
+		if err := json.Unmarshal(res.Body, &doc); err != nil {
+			s.cfg.Log.Error("purged workspace unreadable", "workspace", res.ID, "err", err)
+			return
+		}
+		if s.engine != nil {
+			if err := s.engine.DropWorkspace(ctx, strings.ToLower(doc.CustomerID)); err != nil {
+				s.cfg.Log.Error("dropping a purged workspace's data failed", "workspace", res.ID, "err", err)
+				return
+			}
+		}
+		s.cfg.Log.Info("purged workspace's data destroyed", "workspace", res.ID)
+	case strings.EqualFold(res.Type, monitor.TypeCluster):
+		var doc monitor.ClusterDoc
+		if err := json.Unmarshal(res.Body, &doc); err != nil {
+			s.cfg.Log.Error("purged cluster unreadable", "cluster", res.ID, "err", err)
+			return
+		}
+		account := clusterAccount(doc.ClusterID)
+		if err := s.keys.m.Shred(ctx, account); err != nil {
+			s.cfg.Log.Error("shredding a purged cluster's keys failed", "cluster", res.ID, "err", err)
+			return
+		}
+		if s.engine != nil {
+			if err := s.engine.DropAccount(ctx, account); err != nil {
+				s.cfg.Log.Error("dropping a purged cluster's data failed (its keys are destroyed)", "cluster", res.ID, "err", err)
+				return
+			}
+		}
+		s.cfg.Log.Info("purged cluster's keys and data destroyed", "cluster", res.ID, "account", account)
+	}
+}

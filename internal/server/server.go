@@ -214,6 +214,7 @@ func (s *Server) init(ctx context.Context) error {
 		Store: s.state.Store, Now: time.Now, Log: log, Sealer: s.state.Sealer, Ops: ops, Authorize: authorize,
 		ProvisioningDelay: cfg.ProvisioningDelay, ClusterSoftDeleteRetention: cfg.ClusterSoftDeleteRetention,
 		ValidateKey: keyValidator(ids, vaultClient),
+		OnPurge:     s.onPurge,
 		OnKeyEvent: func(e monitor.KeyEvent) {
 			keyEvents.WithLabelValues(e.Kind).Inc()
 			s.keys.onKeyEvent(e)
