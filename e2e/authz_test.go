@@ -15,7 +15,7 @@ import (
 
 // tamperPayload re-encodes a JWT's payload after edit, keeping the original
 // header and signature (which no longer match).
-func tamperPayload(t *testing.T, tok string, edit func(claims map[string]any)) string {
+func tamperPayload(t testing.TB, tok string, edit func(claims map[string]any)) string {
 	t.Helper()
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {

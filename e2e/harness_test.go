@@ -28,7 +28,7 @@ import (
 
 // env is a running server and what a user needs to talk to it.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	dataDir  string
 	boot     server.BootstrapFile
 	client   *http.Client // trusts the development CA
@@ -50,7 +50,7 @@ type options struct {
 	clusterRetention, purgeInterval time.Duration
 }
 
-func start(t *testing.T, o options) *env {
+func start(t testing.TB, o options) *env {
 	t.Helper()
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
@@ -114,7 +114,7 @@ func start(t *testing.T, o options) *env {
 	return e
 }
 
-func waitReady(t *testing.T, e *env) {
+func waitReady(t testing.TB, e *env) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -189,7 +189,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -199,7 +199,7 @@ func (r response) json(t *testing.T) map[string]any {
 }
 
 // errorCode returns the ARM error code of a response.
-func (r response) errorCode(t *testing.T) string {
+func (r response) errorCode(t testing.TB) string {
 	t.Helper()
 	m := r.json(t)
 	e, ok := m["error"].(map[string]any)
@@ -249,7 +249,7 @@ func (e *env) do(method, path, token string, body string) response {
 
 // expect fails the test unless the response has the wanted status (and ARM
 // error code, when wantCode is set).
-func expect(t *testing.T, r response, status int, wantCode string) {
+func expect(t testing.TB, r response, status int, wantCode string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d; body: %s", r.status, status, r.body)

@@ -60,7 +60,7 @@ func (e *env) featurePath() string {
 
 // registerFeature registers the CMK feature (auto approval) and checks that
 // it is Registered.
-func (e *env) registerFeature(t *testing.T, tok string) {
+func (e *env) registerFeature(t testing.TB, tok string) {
 	t.Helper()
 	r := e.do(http.MethodPost, e.featurePath()+"/register"+q(apiFeatures), tok, "")
 	expect(t, r, http.StatusOK, "")
@@ -70,7 +70,7 @@ func (e *env) registerFeature(t *testing.T, tok string) {
 }
 
 // mkGroup creates a resource group.
-func (e *env) mkGroup(t *testing.T, tok, rg, location string) {
+func (e *env) mkGroup(t testing.TB, tok, rg, location string) {
 	t.Helper()
 	r := e.do(http.MethodPut, e.groupPath(rg)+q(apiSDKGroups), tok, fmt.Sprintf(`{"location":%q}`, location))
 	if r.status != http.StatusCreated && r.status != http.StatusOK {
@@ -85,7 +85,7 @@ func clusterBody(location, clusterType string, capacity int) string {
 }
 
 // mkCluster starts the creation of a cluster (202) and returns its body.
-func (e *env) mkCluster(t *testing.T, tok, rg, name, location, clusterType string) map[string]any {
+func (e *env) mkCluster(t testing.TB, tok, rg, name, location, clusterType string) map[string]any {
 	t.Helper()
 	r := e.do(http.MethodPut, e.clusterPath(rg, name)+q(apiSeedCluster), tok, clusterBody(location, clusterType, 1000))
 	expect(t, r, http.StatusAccepted, "")
@@ -94,7 +94,7 @@ func (e *env) mkCluster(t *testing.T, tok, rg, name, location, clusterType strin
 
 // waitCluster polls a cluster until it is Succeeded and returns it (in the
 // seed's api-version).
-func (e *env) waitCluster(t *testing.T, tok, rg, name string) map[string]any {
+func (e *env) waitCluster(t testing.TB, tok, rg, name string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(pollDeadline)
 	for {
@@ -113,14 +113,14 @@ func (e *env) waitCluster(t *testing.T, tok, rg, name string) map[string]any {
 }
 
 // readyCluster creates a cluster and waits until it is provisioned.
-func (e *env) readyCluster(t *testing.T, tok, rg, name, location, clusterType string) map[string]any {
+func (e *env) readyCluster(t testing.TB, tok, rg, name, location, clusterType string) map[string]any {
 	t.Helper()
 	e.mkCluster(t, tok, rg, name, location, clusterType)
 	return e.waitCluster(t, tok, rg, name)
 }
 
 // mkWorkspace creates a workspace (201) and returns its body.
-func (e *env) mkWorkspace(t *testing.T, tok, rg, name, location string) map[string]any {
+func (e *env) mkWorkspace(t testing.TB, tok, rg, name, location string) map[string]any {
 	t.Helper()
 	r := e.do(http.MethodPut, e.workspacePath(rg, name)+q(apiSeedWorkspace), tok,
 		fmt.Sprintf(`{"location":%q,"properties":{"sku":{"name":"PerGB2018"}}}`, location))
@@ -140,7 +140,7 @@ func (e *env) link(tok, rg, ws, clusterID string) response {
 
 // setup starts a server, registers the CMK feature and creates resource
 // groups (all in eastus); it returns the env and the bootstrap Owner's token.
-func setup(t *testing.T, o options, groups ...string) (*env, string) {
+func setup(t testing.TB, o options, groups ...string) (*env, string) {
 	t.Helper()
 	e := start(t, o)
 	tok := e.token(e.cred)
@@ -152,7 +152,7 @@ func setup(t *testing.T, o options, groups ...string) (*env, string) {
 }
 
 // at walks nested JSON objects.
-func at(t *testing.T, m map[string]any, keys ...string) any {
+func at(t testing.TB, m map[string]any, keys ...string) any {
 	t.Helper()
 	var v any = m
 	for i, k := range keys {
@@ -166,7 +166,7 @@ func at(t *testing.T, m map[string]any, keys ...string) any {
 }
 
 // str returns a nested string member ("" when absent).
-func str(t *testing.T, m map[string]any, keys ...string) string {
+func str(t testing.TB, m map[string]any, keys ...string) string {
 	t.Helper()
 	s, _ := at(t, m, keys...).(string)
 	return s
@@ -188,7 +188,7 @@ func statusOf(err error) (int, string) {
 
 // expectSDKError fails unless err is a ResponseError with the status (and
 // code, when set).
-func expectSDKError(t *testing.T, err error, status int, code string) {
+func expectSDKError(t testing.TB, err error, status int, code string) {
 	t.Helper()
 	st, c := statusOf(err)
 	if st != status || (code != "" && c != code) {
@@ -199,7 +199,7 @@ func expectSDKError(t *testing.T, err error, status int, code string) {
 // createPrincipal creates a service principal in the running server's data
 // directory, as the admin CLI does, and returns its client id, secret and
 // object id.
-func (e *env) createPrincipal(t *testing.T, name string) (clientID, secret, objectID string) {
+func (e *env) createPrincipal(t testing.TB, name string) (clientID, secret, objectID string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := server.OpenState(ctx, e.dataDir, "")
@@ -218,14 +218,14 @@ func (e *env) createPrincipal(t *testing.T, name string) (clientID, secret, obje
 
 // newPrincipal creates a service principal and returns its credential and
 // object id.
-func (e *env) newPrincipal(t *testing.T, name string) (azcore.TokenCredential, string) {
+func (e *env) newPrincipal(t testing.TB, name string) (azcore.TokenCredential, string) {
 	t.Helper()
 	clientID, secret, objectID := e.createPrincipal(t, name)
 	return e.credential(clientID, secret), objectID
 }
 
 // assign grants a built-in role to a principal at a scope, as tok.
-func (e *env) assign(t *testing.T, tok, scope, role, principalID string) response {
+func (e *env) assign(t testing.TB, tok, scope, role, principalID string) response {
 	t.Helper()
 	body := fmt.Sprintf(`{"properties":{"roleDefinitionId":"%s/providers/Microsoft.Authorization/roleDefinitions/%s","principalId":%q}}`,
 		e.subPath(), role, principalID)

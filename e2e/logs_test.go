@@ -19,7 +19,7 @@ import (
 )
 
 // workspaceKeys returns a workspace's customer id and primary shared key.
-func (e *env) workspaceKeys(t *testing.T, tok, rg, name string) (string, string) {
+func (e *env) workspaceKeys(t testing.TB, tok, rg, name string) (string, string) {
 	t.Helper()
 	r := e.do(http.MethodGet, e.workspacePath(rg, name)+q("2025-07-01"), tok, "")
 	expect(t, r, http.StatusOK, "")
@@ -31,7 +31,7 @@ func (e *env) workspaceKeys(t *testing.T, tok, rg, name string) (string, string)
 
 // postLogs sends records through the HTTP Data Collector API, signed as
 // Azure's samples sign them.
-func (e *env) postLogs(t *testing.T, customerID, key, logType, body string) response {
+func (e *env) postLogs(t testing.TB, customerID, key, logType, body string) response {
 	t.Helper()
 	date := time.Now().UTC().Format(http.TimeFormat)
 	k, _ := base64.StdEncoding.DecodeString(key)
@@ -73,7 +73,7 @@ func itoa(n int) string {
 }
 
 // logsClient is the official query client configured for this server.
-func (e *env) logsClient(t *testing.T) *azlogs.Client {
+func (e *env) logsClient(t testing.TB) *azlogs.Client {
 	t.Helper()
 	c, err := azlogs.NewClient(e.cred, &azlogs.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Cloud: cloud.Configuration{
@@ -90,7 +90,7 @@ func (e *env) logsClient(t *testing.T) *azlogs.Client {
 	return c
 }
 
-func (e *env) count(t *testing.T, c *azlogs.Client, customerID, kql string) (int64, error) {
+func (e *env) count(t testing.TB, c *azlogs.Client, customerID, kql string) (int64, error) {
 	t.Helper()
 	resp, err := c.QueryWorkspace(context.Background(), customerID, azlogs.QueryBody{Query: &kql}, nil)
 	if err != nil {
@@ -238,7 +238,7 @@ func TestDataSurvivesRestartAndStaysLockedWhileRevoked(t *testing.T) {
 
 // dataBytes sums the sizes of the storage engine's files (WAL and
 // segments) under a data directory.
-func dataBytes(t *testing.T, dir string) int64 {
+func dataBytes(t testing.TB, dir string) int64 {
 	t.Helper()
 	var n int64
 	err := filepath.Walk(filepath.Join(dir, "data"), func(p string, fi os.FileInfo, err error) error {

@@ -22,7 +22,7 @@ func (e *env) vaultAudience() string {
 }
 
 // vaultToken returns a data-plane token of the bootstrap principal.
-func (e *env) vaultToken(t *testing.T) string {
+func (e *env) vaultToken(t testing.TB) string {
 	t.Helper()
 	tk, err := e.cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{e.vaultAudience() + "/.default"}})
 	if err != nil {
@@ -35,7 +35,7 @@ func (e *env) vaultToken(t *testing.T) string {
 // delete and, if purgeProtection, purge protection; the bootstrap principal
 // gets every key permission and each of grantees gets get, wrapKey and
 // unwrapKey (the seed's access policy for a cluster).
-func (e *env) newVault(t *testing.T, tok, rg, name string, purgeProtection bool, grantees ...string) testVault {
+func (e *env) newVault(t testing.TB, tok, rg, name string, purgeProtection bool, grantees ...string) testVault {
 	t.Helper()
 	policies := []map[string]any{{"tenantId": e.boot.TenantID, "objectId": e.bootstrapObjectID(t, tok),
 		"permissions": map[string]any{"keys": []string{"all"}}}}
@@ -58,7 +58,7 @@ func (e *env) newVault(t *testing.T, tok, rg, name string, purgeProtection bool,
 }
 
 // grant gives principal get, wrapKey and unwrapKey on a vault's keys.
-func (e *env) grant(t *testing.T, tok, rg string, v testVault, principal string, perms ...string) {
+func (e *env) grant(t testing.TB, tok, rg string, v testVault, principal string, perms ...string) {
 	t.Helper()
 	if perms == nil {
 		perms = []string{"get", "wrapKey", "unwrapKey"}
@@ -71,7 +71,7 @@ func (e *env) grant(t *testing.T, tok, rg string, v testVault, principal string,
 
 // createKey creates (or adds a version to) an RSA key through the data plane
 // and returns the new version.
-func (e *env) createKey(t *testing.T, v testVault, name string, size int) string {
+func (e *env) createKey(t testing.TB, v testVault, name string, size int) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"kty": "RSA", "key_size": size})
 	r := e.do(http.MethodPost, v.uri+"keys/"+name+"/create?api-version=7.5", e.vaultToken(t), string(body))
@@ -81,7 +81,7 @@ func (e *env) createKey(t *testing.T, v testVault, name string, size int) string
 }
 
 // setKeyEnabled enables or disables a key version through the data plane.
-func (e *env) setKeyEnabled(t *testing.T, v testVault, name, version string, enabled bool) {
+func (e *env) setKeyEnabled(t testing.TB, v testVault, name, version string, enabled bool) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"attributes": map[string]any{"enabled": enabled}})
 	r := e.do(http.MethodPatch, v.uri+"keys/"+name+"/"+version+"?api-version=7.5", e.vaultToken(t), string(body))
@@ -90,7 +90,7 @@ func (e *env) setKeyEnabled(t *testing.T, v testVault, name, version string, ena
 
 // bootstrapObjectID returns the object id of the bootstrap principal, read
 // from its token.
-func (e *env) bootstrapObjectID(t *testing.T, tok string) string {
+func (e *env) bootstrapObjectID(t testing.TB, tok string) string {
 	t.Helper()
 	claims := map[string]any{}
 	tamperPayload(t, tok, func(c map[string]any) { claims = c })
@@ -102,7 +102,7 @@ func (e *env) bootstrapObjectID(t *testing.T, tok string) string {
 }
 
 // clusterPrincipal returns a cluster's identity.principalId.
-func (e *env) clusterPrincipal(t *testing.T, tok, rg, cluster string) string {
+func (e *env) clusterPrincipal(t testing.TB, tok, rg, cluster string) string {
 	t.Helper()
 	r := e.do(http.MethodGet, "/subscriptions/"+e.boot.SubscriptionID+"/resourceGroups/"+rg+"/providers/Microsoft.OperationalInsights/clusters/"+cluster+q("2025-07-01"), tok, "")
 	expect(t, r, http.StatusOK, "")
