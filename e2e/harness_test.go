@@ -88,6 +88,16 @@ func start(t testing.TB, o options) *env {
 		t.Fatal(err)
 	}
 	e.endpoint = strings.TrimSuffix(e.boot.Endpoint, "/")
+	e.initClient(t)
+	e.cred = e.credential(e.boot.ClientID, e.boot.ClientSecret)
+	waitReady(t, e)
+	return e
+}
+
+// initClient builds the HTTP client users of this server need: it trusts
+// the development CA and sends vault names to the server.
+func (e *env) initClient(t testing.TB) {
+	t.Helper()
 	pem, err := os.ReadFile(e.boot.CACertFile)
 	if err != nil {
 		t.Fatal(err)
@@ -109,9 +119,6 @@ func start(t testing.TB, o options) *env {
 			return dialer.DialContext(ctx, network, addr)
 		},
 	}, Timeout: 30 * time.Second}
-	e.cred = e.credential(e.boot.ClientID, e.boot.ClientSecret)
-	waitReady(t, e)
-	return e
 }
 
 func waitReady(t testing.TB, e *env) {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,11 +34,28 @@ func (e *env) workspaceKeys(t testing.TB, tok, rg, name string) (string, string)
 // Azure's samples sign them.
 func (e *env) postLogs(t testing.TB, customerID, key, logType, body string) response {
 	t.Helper()
+	r, err := e.postLogsRaw(customerID, key, logType, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// postLogsErr is postLogs for callers that expect the server to vanish.
+func (e *env) postLogsErr(customerID, key, logType, body string) (int, error) {
+	r, err := e.postLogsRaw(customerID, key, logType, body)
+	return r.status, err
+}
+
+func (e *env) postLogsRaw(customerID, key, logType, body string) (response, error) {
 	date := time.Now().UTC().Format(http.TimeFormat)
 	k, _ := base64.StdEncoding.DecodeString(key)
 	mac := hmac.New(sha256.New, k)
 	mac.Write([]byte("POST\n" + itoa(len(body)) + "\napplication/json\nx-ms-date:" + date + "\n/api/logs"))
-	req, _ := http.NewRequest(http.MethodPost, e.endpoint+"/api/logs?api-version=2016-04-01", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, e.endpoint+"/api/logs?api-version=2016-04-01", strings.NewReader(body))
+	if err != nil {
+		return response{}, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Log-Type", logType)
 	req.Header.Set("x-ms-date", date)
@@ -45,20 +63,14 @@ func (e *env) postLogs(t testing.TB, customerID, key, logType, body string) resp
 	req.Header.Set("Authorization", "SharedKey "+customerID+":"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
 	resp, err := e.client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
-	var b []byte
-	b = make([]byte, 0, 512)
-	buf := make([]byte, 512)
-	for {
-		n, err := resp.Body.Read(buf)
-		b = append(b, buf[:n]...)
-		if err != nil {
-			break
-		}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return response{}, err
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
 func itoa(n int) string {
