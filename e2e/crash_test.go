@@ -188,4 +188,3 @@ func attach(t *testing.T, dir string) *env {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
