@@ -48,6 +48,9 @@ type options struct {
 	softwareHSM                               bool
 	// clusterRetention and purgeInterval shorten soft delete for purge tests.
 	clusterRetention, purgeInterval time.Duration
+	// keyOutageGrace and outageBuffering as in server.Config.
+	keyOutageGrace  time.Duration
+	outageBuffering string
 }
 
 func start(t testing.TB, o options) *env {
@@ -71,6 +74,7 @@ func start(t testing.TB, o options) *env {
 		FeatureApproval: o.featureApproval, Log: log,
 		PKCS11Module: o.pkcs11Module, PKCS11TokenLabel: o.pkcs11TokenLabel, PKCS11PIN: o.pkcs11PIN, SoftwareHSM: o.softwareHSM,
 		ClusterSoftDeleteRetention: o.clusterRetention, PurgeInterval: o.purgeInterval,
+		KeyOutageGrace: o.keyOutageGrace, OutageBuffering: o.outageBuffering,
 	})
 	if err != nil {
 		cancel()

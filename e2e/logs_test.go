@@ -16,6 +16,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/monitor/query/azlogs"
 )
 
@@ -95,6 +96,8 @@ func (e *env) logsClient(t testing.TB) *azlogs.Client {
 			},
 		},
 		Transport: e.client,
+		// Tests expect 503s: no waiting out the client's retries.
+		Retry: policy.RetryOptions{MaxRetries: -1},
 	}})
 	if err != nil {
 		t.Fatal(err)

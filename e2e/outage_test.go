@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOutageDrill: the operator API makes an embedded vault answer 503;
@@ -56,4 +57,65 @@ func TestOutageDrill(t *testing.T) {
 	expect(t, e.do(http.MethodDelete, "/admin/outages/drill-kv", tok, ""), http.StatusOK, "")
 	r = e.do(http.MethodGet, vault.uri+"keys/cmk?api-version=7.5", e.vaultToken(t), "")
 	expect(t, r, http.StatusOK, "")
+}
+
+// TestOutageBufferUnderPlatformKey is the seed's live-site outage: past the
+// grace the cluster's account is Unavailable, queries fail, ingestion is
+// kept under the platform key; when the vault returns, the buffer is
+// re-encrypted under the customer's key, its platform copy destroyed, and
+// every row is queryable. With --outage-buffering reject, ingestion is
+// refused (503) instead.
+func TestOutageBufferUnderPlatformKey(t *testing.T) {
+	for _, mode := range []string{"platform", "reject"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			e, tok := setup(t, options{keyOutageGrace: time.Millisecond, outageBuffering: mode}, "rg")
+			c := e.readyCluster(t, tok, "rg", "buf-cluster", "eastus", "LogAnalytics")
+			clusterID := str(t, c, "properties", "clusterId")
+			vault := e.newVault(t, tok, "rg", "buf-kv-"+mode, true, e.clusterPrincipal(t, tok, "rg", "buf-cluster"))
+			v1 := e.createKey(t, vault, "cmk", 2048)
+			body := `{"identity":{"type":"SystemAssigned"},"sku":{"name":"CapacityReservation","capacity":1000},"location":"eastus",
+"properties":{"keyVaultProperties":{"keyVaultUri":"` + strings.TrimSuffix(vault.uri, "/") + `","keyName":"cmk","keyVersion":"` + v1 + `"}}}`
+			expect(t, e.do(http.MethodPut, e.clusterPath("rg", "buf-cluster")+q("2025-07-01"), tok, body), http.StatusOK, "")
+			e.mkWorkspace(t, tok, "rg", "ws-buf", "eastus")
+			lr := e.link(tok, "rg", "ws-buf", e.clusterPath("rg", "buf-cluster"))
+			if lr.status != http.StatusOK && lr.status != http.StatusAccepted {
+				t.Fatalf("link: %d %s", lr.status, lr.body)
+			}
+			ws, key := e.workspaceKeys(t, tok, "rg", "ws-buf")
+			expect(t, e.postLogs(t, ws, key, "Buf", `[{"a":1},{"a":2}]`), http.StatusOK, "")
+
+			expect(t, e.do(http.MethodPost, "/admin/outages", tok, `{"vault":"buf-kv-`+mode+`","duration":"5m"}`), http.StatusOK, "")
+			if st := e.accountState(t, tok, clusterID); st != "Unavailable" {
+				t.Fatalf("state past the grace = %s", st)
+			}
+			logs := e.logsClient(t)
+			if _, err := e.count(t, logs, ws, "Buf_CL | count"); err == nil {
+				t.Fatal("a query succeeded while the key is unavailable")
+			}
+			r := e.postLogs(t, ws, key, "Buf", `[{"a":3},{"a":4},{"a":5}]`)
+			if mode == "reject" {
+				expect(t, r, http.StatusServiceUnavailable, "")
+			} else {
+				expect(t, r, http.StatusOK, "")
+			}
+
+			expect(t, e.do(http.MethodDelete, "/admin/outages/buf-kv-"+mode, tok, ""), http.StatusOK, "")
+			if st := e.accountState(t, tok, clusterID); st != "Available" {
+				t.Fatalf("state after the outage = %s", st)
+			}
+			want := int64(5)
+			if mode == "reject" {
+				want = 2
+			}
+			if n, err := e.count(t, logs, ws, "Buf_CL | count"); err != nil || n != want {
+				t.Fatalf("count after the outage = %d, %v (want %d)", n, err, want)
+			}
+			// The platform copy is gone.
+			r = e.do(http.MethodGet, "/admin/accounts", tok, "")
+			if strings.Contains(string(r.body), "outage/") {
+				t.Fatalf("the outage buffer survived the drain: %s", r.body)
+			}
+		})
+	}
 }

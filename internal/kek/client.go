@@ -181,7 +181,9 @@ func (c *VaultClient) client(ref KeyRef) (*azkeys.Client, error) {
 		return nil, fmt.Errorf("vault URI %q must be an https URL", ref.VaultURI)
 	}
 	opts := &azkeys.ClientOptions{}
-	opts.Retry = policy.RetryOptions{MaxRetries: 1, TryTimeout: 10 * time.Second, RetryDelay: 200 * time.Millisecond}
+	// No retries here: the refresh loop is the retry, and a vault that asks
+	// to be left alone (Retry-After) must not stall key checks for it.
+	opts.Retry = policy.RetryOptions{MaxRetries: -1, TryTimeout: 10 * time.Second}
 	if c.transport != nil {
 		opts.Transport = c.transport
 	}

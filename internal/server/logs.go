@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kustodian/kustodian/internal/audit"
 	"github.com/kustodian/kustodian/internal/ingest"
 	"github.com/kustodian/kustodian/internal/kek"
 	"github.com/kustodian/kustodian/internal/kql"
@@ -146,14 +147,117 @@ func (k ingestSink) Append(ctx context.Context, b *ingest.Batch) error {
 	if err := k.s.keys.m.EnsurePlatform(ctx, info.account); err != nil {
 		return err
 	}
-	err = k.s.engine.Append(ctx, info.account, []store.Rows{toRows(b)})
+	rows := []store.Rows{toRows(b)}
+	err = k.s.engine.Append(ctx, info.account, rows)
 	switch {
 	case errors.Is(err, kek.ErrKeyRevoked):
 		return fmt.Errorf("%w: %v", ingest.ErrRevoked, err)
+	case errors.Is(err, kek.ErrKeyUnavailable) && k.s.cfg.OutageBuffering == "platform" && strings.HasPrefix(info.account, "cluster/"):
+		// The seed's outage behaviour: keep the data under the platform key
+		// until the customer key returns, then move it under the CMK.
+		outage := outageAccount(info.account)
+		if err := k.s.keys.m.EnsurePlatform(ctx, outage); err != nil {
+			return err
+		}
+		if err := k.s.engine.Append(ctx, outage, rows); err != nil {
+			return err
+		}
+		k.s.outageRows.Add(float64(b.Rows))
+		return nil
 	case errors.Is(err, kek.ErrKeyUnavailable), errors.Is(err, store.ErrNotLoaded):
 		return fmt.Errorf("%w: %v", ingest.ErrUnavailable, err)
 	}
 	return err
+}
+
+// outageAccount is the platform-key account that buffers a cluster
+// account's ingestion while its customer key is unavailable.
+func outageAccount(clusterAccount string) string {
+	return "outage/" + strings.TrimPrefix(clusterAccount, "cluster/")
+}
+
+// drainOutageBuffers moves every outage buffer whose cluster key is
+// available again into the cluster's account (re-encrypting it under the
+// customer's key) and destroys the platform copy: its rows, files and keys.
+// A crash during a drain can leave rows in both places; a later drain
+// copies them again (at-least-once: nothing acknowledged is lost).
+func (s *Server) drainOutageBuffers(ctx context.Context) {
+	accounts, err := s.keys.accounts(ctx)
+	if err != nil {
+		return
+	}
+	for _, outage := range accounts {
+		if !strings.HasPrefix(outage, "outage/") {
+			continue
+		}
+		target := "cluster/" + strings.TrimPrefix(outage, "outage/")
+		if st, _ := s.keys.m.State(target); st != kek.Available {
+			continue
+		}
+		moved, err := s.drainOne(ctx, outage, target)
+		if err != nil {
+			s.cfg.Log.Error("draining an outage buffer failed; it will be retried", "account", outage, "err", err)
+			continue
+		}
+		if err := s.engine.DropAccount(ctx, outage); err != nil {
+			s.cfg.Log.Error("dropping a drained outage buffer failed", "account", outage, "err", err)
+			continue
+		}
+		if err := s.keys.m.Shred(ctx, outage); err != nil {
+			s.cfg.Log.Error("shredding a drained outage buffer failed", "account", outage, "err", err)
+			continue
+		}
+		s.cfg.Log.Info("outage buffer moved under the customer key", "account", target, "rows", moved)
+		_ = s.state.Store.Update(ctx, func(tx meta.Tx) error {
+			return audit.Record(ctx, tx, audit.Event{Time: time.Now(), Kind: "OutageBufferDrained", Account: target,
+				Cause: fmt.Sprintf("%d rows buffered under the platform key during the outage were re-encrypted under the customer key; the platform copy was destroyed", moved)})
+		})
+	}
+}
+
+func (s *Server) drainOne(ctx context.Context, outage, target string) (int, error) {
+	moved := 0
+	for _, ws := range s.engine.Workspaces(outage) {
+		tables, err := s.engine.TablesIn(ctx, outage, ws)
+		if err != nil {
+			return moved, err
+		}
+		for _, t := range tables {
+			var cols []string
+			for _, c := range t.Columns {
+				cols = append(cols, c.Name)
+			}
+			it, err := s.engine.Scan(ctx, store.ScanRequest{Account: outage, Workspace: ws, Table: t.Name, Columns: cols})
+			if err != nil {
+				return moved, err
+			}
+			for {
+				blk, err := it.Next(ctx)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					it.Close()
+					return moved, err
+				}
+				rows := store.Rows{Workspace: ws, Table: t.Name}
+				for _, c := range blk.Columns {
+					if c.Name == store.TimeColumn {
+						rows.TimeGenerated = c.Ints
+					} else {
+						rows.Columns = append(rows.Columns, c)
+					}
+				}
+				if err := s.engine.Append(ctx, target, []store.Rows{rows}); err != nil {
+					it.Close()
+					return moved, err
+				}
+				moved += blk.Rows
+			}
+			it.Close()
+		}
+	}
+	return moved, nil
 }
 
 // queryData exposes one workspace's tables to the query engine.

@@ -35,23 +35,25 @@ import (
 
 // Server is a running Kustodian node.
 type Server struct {
-	cfg       Config
-	state     *State
-	boot      *Bootstrap
-	listener  net.Listener
-	http      *http.Server
-	endpoint  string
-	caFile    string
-	monitor   *monitor.Provider
-	keys      *keys
-	engine    *store.Engine
-	vaults    *vaults.Provider
-	keyvault  *keyvault.Service
-	hsm       *pkcs11.Backend
-	ready     atomic.Bool
-	registry  *prometheus.Registry
-	requests  *prometheus.CounterVec
-	durations *prometheus.HistogramVec
+	cfg      Config
+	state    *State
+	boot     *Bootstrap
+	listener net.Listener
+	http     *http.Server
+	endpoint string
+	caFile   string
+	monitor  *monitor.Provider
+	keys     *keys
+	engine   *store.Engine
+	// outageRows counts rows buffered under the platform key during outages.
+	outageRows prometheus.Counter
+	vaults     *vaults.Provider
+	keyvault   *keyvault.Service
+	hsm        *pkcs11.Backend
+	ready      atomic.Bool
+	registry   *prometheus.Registry
+	requests   *prometheus.CounterVec
+	durations  *prometheus.HistogramVec
 }
 
 // New opens the data directory, bootstraps it on first start, binds the
@@ -245,7 +247,10 @@ func (s *Server) init(ctx context.Context) error {
 	ingestRows := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "kustodian_ingested_rows_total", Help: "Rows acknowledged as durable by the Data Collector API.",
 	})
-	s.registry.MustRegister(ingestRows)
+	s.outageRows = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kustodian_outage_buffered_rows_total", Help: "Rows buffered under the platform key while a customer key was unavailable.",
+	})
+	s.registry.MustRegister(ingestRows, s.outageRows)
 	mux.Handle("/api/logs", s.instrument("ingest", ingest.NewCollector(ingest.Options{
 		Directory: ingestDirectory{s}, Sink: ingestSink{s}, Log: log,
 		Observe: func(code string, rows int) { ingestRows.Add(float64(rows)) },
@@ -433,6 +438,7 @@ func (s *Server) refreshKeys(ctx context.Context) {
 	s.keys.m.Refresh(ctx)
 	if s.engine != nil {
 		s.engine.Recover(ctx)
+		s.drainOutageBuffers(ctx)
 	}
 }
 

@@ -19,6 +19,9 @@ import (
 type ScanRequest struct {
 	Workspace string
 	Table     string
+	// Account, if set, limits the scan to one storage account (moving an
+	// account's data elsewhere); empty scans every account.
+	Account string
 	// Columns are the columns the caller needs besides TimeGenerated;
 	// empty means only row counts (blocks carry TimeGenerated alone).
 	Columns []string
@@ -66,6 +69,9 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 	accts := e.accounts()
 	slices.SortFunc(accts, func(x, y *account) int { return strings.Compare(x.name, y.name) })
 	for _, a := range accts {
+		if req.Account != "" && a.name != req.Account {
+			continue
+		}
 		a.mu.RLock()
 		if !a.holds(req.Workspace) {
 			a.mu.RUnlock()
@@ -238,8 +244,17 @@ func filterTime(b *Block, lo, hi int64) *Block {
 // sorted by name. It fails like Scan when such an account is not loaded or
 // its key is refused: table and column names are sealed under its AEK.
 func (e *Engine) Tables(ctx context.Context, workspace string) ([]TableSchema, error) {
+	return e.TablesIn(ctx, "", workspace)
+}
+
+// TablesIn is Tables limited to one account (all accounts when account is
+// empty).
+func (e *Engine) TablesIn(ctx context.Context, account, workspace string) ([]TableSchema, error) {
 	byName := map[string]*TableSchema{}
 	for _, a := range e.accounts() {
+		if account != "" && a.name != account {
+			continue
+		}
 		a.mu.RLock()
 		if !a.holds(workspace) {
 			a.mu.RUnlock()
@@ -504,4 +519,30 @@ func (e *Engine) dropWorkspace(ctx context.Context, a *account, ws string) error
 		return e.removeSegmentFiles(a, victims)
 	}
 	return nil
+}
+
+// Workspaces returns the workspaces that have data in an account, sorted.
+func (e *Engine) Workspaces(account string) []string {
+	var out []string
+	for _, a := range e.accounts() {
+		if a.name != account {
+			continue
+		}
+		a.mu.RLock()
+		seen := map[string]bool{}
+		a.bufMu.Lock()
+		for ws := range a.placed {
+			seen[ws] = true
+		}
+		a.bufMu.Unlock()
+		for _, sg := range a.segs {
+			seen[sg.doc.Workspace] = true
+		}
+		a.mu.RUnlock()
+		for ws := range seen {
+			out = append(out, ws)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
