@@ -684,7 +684,6 @@ func (p *Provider) get(w http.ResponseWriter, r *arm.Request) error {
 }
 
 func (p *Provider) list(w http.ResponseWriter, r *arm.Request) error {
-	ctx := r.Context()
 	sub, group := r.Params["subscriptionId"], r.Params["resourceGroupName"]
 	scope := "/subscriptions/" + sub
 	if group != "" {
@@ -693,29 +692,7 @@ func (p *Provider) list(w http.ResponseWriter, r *arm.Request) error {
 	if err := p.authorize(r, "Microsoft.KeyVault/vaults/read", scope); err != nil {
 		return err
 	}
-	out := []any{}
-	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
-		if err := checkScope(ctx, tx, r.Caller, sub, group); err != nil {
-			return err
-		}
-		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: TypeVault, SubscriptionID: sub, ResourceGroup: group})
-		if err != nil {
-			return err
-		}
-		for _, res := range list {
-			d, err := decode(res)
-			if err != nil {
-				return err
-			}
-			out = append(out, p.render(res, d))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
-	return nil
+	return p.listWith(w, r, sub, group, false, p.render)
 }
 
 // delete soft-deletes a vault (or deletes it for good, with its keys, when
@@ -787,17 +764,24 @@ func (p *Provider) deletedView(res *meta.Resource, d *Doc) map[string]any {
 }
 
 func (p *Provider) listDeleted(w http.ResponseWriter, r *arm.Request) error {
-	ctx := r.Context()
 	sub := r.Params["subscriptionId"]
 	if err := p.authorize(r, "Microsoft.KeyVault/deletedVaults/read", "/subscriptions/"+sub); err != nil {
 		return err
 	}
+	return p.listWith(w, r, sub, "", true, p.deletedView)
+}
+
+// listWith answers a list of the live (or deleted) vaults of a subscription
+// or group, each rendered by render.
+func (p *Provider) listWith(w http.ResponseWriter, r *arm.Request, sub, group string, deleted bool,
+	render func(*meta.Resource, *Doc) map[string]any) error {
+	ctx := r.Context()
 	out := []any{}
 	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
-		if err := checkScope(ctx, tx, r.Caller, sub, ""); err != nil {
+		if err := checkScope(ctx, tx, r.Caller, sub, group); err != nil {
 			return err
 		}
-		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: TypeVault, SubscriptionID: sub, Deleted: true})
+		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: TypeVault, SubscriptionID: sub, ResourceGroup: group, Deleted: deleted})
 		if err != nil {
 			return err
 		}
@@ -806,7 +790,7 @@ func (p *Provider) listDeleted(w http.ResponseWriter, r *arm.Request) error {
 			if err != nil {
 				return err
 			}
-			out = append(out, p.deletedView(res, d))
+			out = append(out, render(res, d))
 		}
 		return nil
 	})
