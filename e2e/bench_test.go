@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,10 @@ func BenchmarkIngestHTTPS(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(lines.Load())/elapsed.Seconds(), "lines/s")
+	if hwm := peakRSS(); hwm > 0 {
+		// Server and senders share this process: an upper bound for the server.
+		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
+	}
 	e.stop()
 	if n := lines.Load(); n > 0 {
 		b.ReportMetric(float64(dataBytes(b, dir))/float64(n), "disk-bytes/line")
@@ -149,4 +154,21 @@ func BenchmarkQueryOverStore(b *testing.B) {
 			}
 		})
 	}
+}
+
+// peakRSS returns the process's peak resident set size in bytes (Linux),
+// or 0.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }
