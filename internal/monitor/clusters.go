@@ -838,6 +838,9 @@ func (p *Provider) purge(ctx context.Context, tx meta.Tx, res *meta.Resource) er
 		if err := tx.DeleteSecrets(ctx, workspaceSecretOwner(doc.CustomerID)); err != nil {
 			return err
 		}
+		if err := tx.DeleteDoc(ctx, workspaceIndexKind, strings.ToLower(doc.CustomerID)); err != nil {
+			return err
+		}
 	}
 	return tx.DeleteResource(ctx, res.ID)
 }

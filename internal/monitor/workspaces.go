@@ -37,6 +37,26 @@ func workspaceID(r *arm.Request) arm.ResourceID {
 	return arm.GroupID(s.sub, s.group).Child(NamespaceOperationalInsights, "workspaces", r.Params["workspaceName"])
 }
 
+// workspaceIndexKind indexes workspaces by customer id (the id ingestion
+// and queries name them by): document key = lower-case customer id, body =
+// the workspace's resource id.
+const workspaceIndexKind = "monitor.workspace-by-customer-id"
+
+// WorkspaceByCustomerID returns the live workspace with a customer id, or
+// an error wrapping meta.ErrNotFound.
+func WorkspaceByCustomerID(ctx context.Context, tx meta.Tx, customerID string) (*meta.Resource, *WorkspaceDoc, error) {
+	id, err := tx.Doc(ctx, workspaceIndexKind, strings.ToLower(customerID))
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := tx.Resource(ctx, string(id))
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := decodeDoc[WorkspaceDoc](res)
+	return res, doc, err
+}
+
 func workspaceSecretOwner(customerID string) string {
 	return "workspace/" + strings.ToLower(customerID)
 }
@@ -293,6 +313,9 @@ func (p *Provider) createWorkspace(ctx context.Context, tx meta.Tx, id arm.Resou
 		Name: id.Name(), Location: doc.Location, Body: encodeDoc(doc), CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.PutResource(ctx, res); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.PutDoc(ctx, workspaceIndexKind, strings.ToLower(doc.CustomerID), []byte(res.ID)); err != nil {
 		return nil, nil, err
 	}
 	p.d.Log.Info("workspace created", "workspace", res.ID, "customerId", doc.CustomerID)

@@ -73,7 +73,6 @@ func (st *State) tableIDKey(ctx context.Context) ([]byte, error) {
 type workspaceInfo struct {
 	resourceID string
 	account    string // where new data goes
-	retention  int64
 	primary    string
 	secondary  string
 }
@@ -84,37 +83,28 @@ type workspaceInfo struct {
 func (s *Server) lookupWorkspace(ctx context.Context, customerID string, withKeys bool) (*workspaceInfo, error) {
 	var info *workspaceInfo
 	err := s.state.Store.View(ctx, func(tx meta.Tx) error {
-		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: monitor.TypeWorkspace})
-		if err != nil {
+		res, doc, err := monitor.WorkspaceByCustomerID(ctx, tx, customerID)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		} else if err != nil {
 			return err
 		}
-		for _, res := range list {
-			var doc monitor.WorkspaceDoc
-			if err := json.Unmarshal(res.Body, &doc); err != nil {
+		info = &workspaceInfo{resourceID: res.ID, account: sharedAccount}
+		if doc.ClusterResourceID != "" {
+			cres, err := tx.Resource(ctx, doc.ClusterResourceID)
+			if err != nil {
 				return err
 			}
-			if !strings.EqualFold(doc.CustomerID, customerID) {
-				continue
-			}
-			info = &workspaceInfo{resourceID: res.ID, account: sharedAccount, retention: doc.RetentionInDays}
-			if doc.ClusterResourceID != "" {
-				cres, err := tx.Resource(ctx, doc.ClusterResourceID)
-				if err != nil {
-					return err
-				}
-				var cluster monitor.ClusterDoc
-				if err := json.Unmarshal(cres.Body, &cluster); err != nil {
-					return err
-				}
-				info.account = clusterAccount(cluster.ClusterID)
-			}
-			if withKeys {
-				info.primary, info.secondary, err = monitor.SharedKeys(ctx, tx, s.state.Sealer, doc.CustomerID)
+			var cluster monitor.ClusterDoc
+			if err := json.Unmarshal(cres.Body, &cluster); err != nil {
 				return err
 			}
-			return nil
+			info.account = clusterAccount(cluster.ClusterID)
 		}
-		return nil
+		if withKeys {
+			info.primary, info.secondary, err = monitor.SharedKeys(ctx, tx, s.state.Sealer, doc.CustomerID)
+		}
+		return err
 	})
 	if err == nil && info == nil {
 		err = fmt.Errorf("workspace %s: %w", customerID, ingest.ErrUnknownWorkspace)
