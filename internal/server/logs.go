@@ -127,7 +127,8 @@ func (d ingestDirectory) Workspace(ctx context.Context, customerID string) (*ing
 type ingestSink struct{ s *Server }
 
 func (k ingestSink) Append(ctx context.Context, b *ingest.Batch) error {
-	if k.s.engine == nil {
+	eng := k.s.engine.Load()
+	if eng == nil {
 		return fmt.Errorf("%w: storage is starting", ingest.ErrUnavailable)
 	}
 	info, err := k.s.lookupWorkspace(ctx, b.CustomerID, false)
@@ -138,7 +139,7 @@ func (k ingestSink) Append(ctx context.Context, b *ingest.Batch) error {
 		return err
 	}
 	rows := []store.Rows{toRows(b)}
-	err = k.s.engine.Append(ctx, info.account, rows)
+	err = eng.Append(ctx, info.account, rows)
 	switch {
 	case errors.Is(err, kek.ErrKeyRevoked):
 		return fmt.Errorf("%w: %v", ingest.ErrRevoked, err)
@@ -149,7 +150,7 @@ func (k ingestSink) Append(ctx context.Context, b *ingest.Batch) error {
 		if err := k.s.keys.m.EnsurePlatform(ctx, outage); err != nil {
 			return err
 		}
-		if err := k.s.engine.Append(ctx, outage, rows); err != nil {
+		if err := eng.Append(ctx, outage, rows); err != nil {
 			return err
 		}
 		k.s.outageRows.Add(float64(b.Rows))
@@ -172,6 +173,7 @@ func outageAccount(clusterAccount string) string {
 // A crash during a drain can leave rows in both places; a later drain
 // copies them again (at-least-once: nothing acknowledged is lost).
 func (s *Server) drainOutageBuffers(ctx context.Context) {
+	eng := s.engine.Load()
 	accounts, err := s.keys.accounts(ctx)
 	if err != nil {
 		return
@@ -184,12 +186,12 @@ func (s *Server) drainOutageBuffers(ctx context.Context) {
 		if st, _ := s.keys.m.State(target); st != kek.Available {
 			continue
 		}
-		moved, err := s.drainOne(ctx, outage, target)
+		moved, err := s.drainOne(ctx, eng, outage, target)
 		if err != nil {
 			s.cfg.Log.Error("draining an outage buffer failed; it will be retried", "account", outage, "err", err)
 			continue
 		}
-		if err := s.engine.DropAccount(ctx, outage); err != nil {
+		if err := eng.DropAccount(ctx, outage); err != nil {
 			s.cfg.Log.Error("dropping a drained outage buffer failed", "account", outage, "err", err)
 			continue
 		}
@@ -205,10 +207,10 @@ func (s *Server) drainOutageBuffers(ctx context.Context) {
 	}
 }
 
-func (s *Server) drainOne(ctx context.Context, outage, target string) (int, error) {
+func (s *Server) drainOne(ctx context.Context, eng *store.Engine, outage, target string) (int, error) {
 	moved := 0
-	for _, ws := range s.engine.Workspaces(outage) {
-		tables, err := s.engine.TablesIn(ctx, outage, ws)
+	for _, ws := range eng.Workspaces(outage) {
+		tables, err := eng.TablesIn(ctx, outage, ws)
 		if err != nil {
 			return moved, err
 		}
@@ -217,7 +219,7 @@ func (s *Server) drainOne(ctx context.Context, outage, target string) (int, erro
 			for _, c := range t.Columns {
 				cols = append(cols, c.Name)
 			}
-			it, err := s.engine.Scan(ctx, store.ScanRequest{Account: outage, Workspace: ws, Table: t.Name, Columns: cols})
+			it, err := eng.Scan(ctx, store.ScanRequest{Account: outage, Workspace: ws, Table: t.Name, Columns: cols})
 			if err != nil {
 				return moved, err
 			}
@@ -238,7 +240,7 @@ func (s *Server) drainOne(ctx context.Context, outage, target string) (int, erro
 						rows.Columns = append(rows.Columns, c)
 					}
 				}
-				if err := s.engine.Append(ctx, target, []store.Rows{rows}); err != nil {
+				if err := eng.Append(ctx, target, []store.Rows{rows}); err != nil {
 					it.Close()
 					return moved, err
 				}
@@ -334,10 +336,11 @@ func (s *Server) queryWorkspace(ctx context.Context, customerID string) (string,
 	} else if err != nil {
 		return "", nil, err
 	}
-	if s.engine == nil {
+	eng := s.engine.Load()
+	if eng == nil {
 		return "", nil, fmt.Errorf("%w: storage is starting", query.ErrUnavailable)
 	}
-	return info.resourceID, queryData{engine: s.engine, workspace: strings.ToLower(customerID)}, nil
+	return info.resourceID, queryData{engine: eng, workspace: strings.ToLower(customerID)}, nil
 }
 
 // retain drops, per workspace, whole segments older than its retention.
@@ -364,7 +367,7 @@ func (s *Server) retain(ctx context.Context) {
 	})
 	now := time.Now()
 	for _, w := range ws {
-		n, err := s.engine.Retain(ctx, w.id, now.Add(-time.Duration(w.days)*24*time.Hour))
+		n, err := s.engine.Load().Retain(ctx, w.id, now.Add(-time.Duration(w.days)*24*time.Hour))
 		if err != nil {
 			s.cfg.Log.Error("retention failed", "workspace", w.id, "err", err)
 		} else if n > 0 {
@@ -387,8 +390,8 @@ func (s *Server) onPurge(res *meta.Resource) {
 			s.cfg.Log.Error("purged workspace unreadable", "workspace", res.ID, "err", err)
 			return
 		}
-		if s.engine != nil {
-			if err := s.engine.DropWorkspace(ctx, strings.ToLower(doc.CustomerID)); err != nil {
+		if eng := s.engine.Load(); eng != nil {
+			if err := eng.DropWorkspace(ctx, strings.ToLower(doc.CustomerID)); err != nil {
 				s.cfg.Log.Error("dropping a purged workspace's data failed", "workspace", res.ID, "err", err)
 				return
 			}
@@ -405,8 +408,8 @@ func (s *Server) onPurge(res *meta.Resource) {
 			s.cfg.Log.Error("shredding a purged cluster's keys failed", "cluster", res.ID, "err", err)
 			return
 		}
-		if s.engine != nil {
-			if err := s.engine.DropAccount(ctx, account); err != nil {
+		if eng := s.engine.Load(); eng != nil {
+			if err := eng.DropAccount(ctx, account); err != nil {
 				s.cfg.Log.Error("dropping a purged cluster's data failed (its keys are destroyed)", "cluster", res.ID, "err", err)
 				return
 			}

@@ -44,7 +44,9 @@ type Server struct {
 	caFile   string
 	monitor  *monitor.Provider
 	keys     *keys
-	engine   *store.Engine
+	// engine is set once the account keys are loaded (Serve); handlers
+	// that run before see nil and answer 503.
+	engine atomic.Pointer[store.Engine]
 	// outageRows counts rows buffered under the platform key during outages.
 	outageRows prometheus.Counter
 	vaults     *vaults.Provider
@@ -357,11 +359,19 @@ func (s *Server) Serve(ctx context.Context) error {
 	// keys are refused stay unloaded (their data untouched) and are retried
 	// after every key refresh.
 	engineDone := make(chan struct{})
+	var eng *store.Engine
 	tableKey, err := s.state.tableIDKey(ctx)
 	if err == nil {
-		s.engine, err = store.OpenEngine(ctx, store.EngineOptions{
+		eng, err = store.OpenEngine(ctx, store.EngineOptions{
 			Dir: s.state.DataDir + "/data", Catalog: s.state.Store, Keys: storeKeys{s.keys.m}, TableIDKey: tableKey, Log: log,
 		})
+	}
+	if err == nil {
+		s.engine.Store(eng)
+	}
+	if err != nil && ctx.Err() != nil {
+		// Asked to stop while starting: a normal shutdown, not a failure.
+		err = nil
 	}
 	if err != nil {
 		stopJanitor()
@@ -373,7 +383,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go func() {
 		defer close(engineDone)
-		s.engine.Run(jctx)
+		if eng != nil {
+			eng.Run(jctx)
+		}
 	}()
 	keysDone := make(chan struct{})
 	go func() {
@@ -416,8 +428,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		serveErr = nil
 	}
 	cctx, ccancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	if err := s.engine.Close(cctx); err != nil {
-		log.Error("flushing the storage engine at shutdown failed; the WAL keeps the data", "err", err)
+	if eng := s.engine.Load(); eng != nil {
+		if err := eng.Close(cctx); err != nil {
+			log.Error("flushing the storage engine at shutdown failed; the WAL keeps the data", "err", err)
+		}
 	}
 	ccancel()
 	if s.hsm != nil {
@@ -436,8 +450,8 @@ func (s *Server) Serve(ctx context.Context) error {
 // load the accounts it could not (a key restored since).
 func (s *Server) refreshKeys(ctx context.Context) {
 	s.keys.m.Refresh(ctx)
-	if s.engine != nil {
-		s.engine.Recover(ctx)
+	if eng := s.engine.Load(); eng != nil {
+		eng.Recover(ctx)
 		s.drainOutageBuffers(ctx)
 	}
 }
@@ -458,7 +472,7 @@ func (s *Server) janitor(ctx context.Context) {
 			if _, err := s.vaults.PurgeExpired(ctx); err != nil {
 				s.cfg.Log.Error("purge of expired deleted vaults failed", "err", err)
 			}
-			if s.engine != nil {
+			if s.engine.Load() != nil {
 				s.retain(ctx)
 			}
 			if err := s.keyvault.Maintain(ctx); err != nil {
