@@ -131,7 +131,7 @@ func (st *State) EnsureBootstrap(ctx context.Context, now time.Time) (*Bootstrap
 		scope := "/subscriptions/" + b.SubscriptionID
 		if err := tx.PutRoleAssignment(ctx, &meta.RoleAssignment{
 			ID: scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, Name: name, Scope: scope,
-			RoleDefinitionID: scope + "/providers/Microsoft.Authorization/roleDefinitions/" + RoleOwner,
+			RoleDefinitionID: scope + "/providers/Microsoft.Authorization/roleDefinitions/" + identity.OwnerRoleID,
 			PrincipalID:      b.ObjectID, PrincipalType: "ServicePrincipal", CreatedAt: now,
 		}); err != nil {
 			return err
@@ -148,9 +148,6 @@ func (st *State) EnsureBootstrap(ctx context.Context, now time.Time) (*Bootstrap
 	}
 	return &b, nil
 }
-
-// RoleOwner is the built-in Owner role definition's GUID.
-const RoleOwner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 // BootstrapFile is the content of <data-dir>/bootstrap.json.
 type BootstrapFile struct {
