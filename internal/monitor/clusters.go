@@ -601,19 +601,11 @@ func (p *Provider) patchCluster(w http.ResponseWriter, r *arm.Request) error {
 		event *KeyEvent
 	)
 	err = p.d.Store.Update(ctx, func(tx meta.Tx) error {
-		sub, err := checkScope(ctx, tx, r.Caller, reqScope(r))
+		sub, r2, d2, err := loadDoc[ClusterDoc](ctx, tx, r, id, TypeCluster)
 		if err != nil {
 			return err
 		}
-		res, err = tx.Resource(ctx, id.String())
-		if errors.Is(err, meta.ErrNotFound) {
-			return arm.NotFound(TypeCluster, id.Name())
-		} else if err != nil {
-			return err
-		}
-		if doc, err = decodeDoc[ClusterDoc](res); err != nil {
-			return err
-		}
+		res, doc = r2, d2
 		mergePatchKey(spec, doc)
 		event, err = p.applyClusterChange(ctx, tx, r, sub, res, doc, spec, "cluster PATCH")
 		return err
@@ -695,17 +687,8 @@ func (p *Provider) getCluster(w http.ResponseWriter, r *arm.Request) error {
 		doc *ClusterDoc
 	)
 	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
-		if _, err := checkScope(ctx, tx, r.Caller, reqScope(r)); err != nil {
-			return err
-		}
 		var err error
-		res, err = tx.Resource(ctx, id.String())
-		if errors.Is(err, meta.ErrNotFound) {
-			return arm.NotFound(TypeCluster, id.Name())
-		} else if err != nil {
-			return err
-		}
-		doc, err = decodeDoc[ClusterDoc](res)
+		_, res, doc, err = loadDoc[ClusterDoc](ctx, tx, r, id, TypeCluster)
 		return err
 	})
 	if err != nil {

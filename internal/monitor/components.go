@@ -236,18 +236,7 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 }
 
 func (p *Provider) loadComponent(r *arm.Request, tx meta.Tx) (*meta.Resource, *ComponentDoc, error) {
-	ctx := r.Context()
-	id := componentID(r)
-	if _, err := checkScope(ctx, tx, r.Caller, reqScope(r)); err != nil {
-		return nil, nil, err
-	}
-	res, err := tx.Resource(ctx, id.String())
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil, nil, arm.NotFound(TypeComponent, id.Name())
-	} else if err != nil {
-		return nil, nil, err
-	}
-	doc, err := decodeDoc[ComponentDoc](res)
+	_, res, doc, err := loadDoc[ComponentDoc](r.Context(), tx, r, componentID(r), TypeComponent)
 	return res, doc, err
 }
 

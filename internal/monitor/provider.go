@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -323,6 +324,25 @@ func tags(body arm.Object) (map[string]string, error) {
 		return nil, arm.BadRequest("InvalidRequestContent", "%v", err)
 	}
 	return t, nil
+}
+
+// loadDoc reads the live resource id of type typ in the request's scope
+// (subscription, tenant and group checked first) and decodes its document;
+// an absent resource is 404 ResourceNotFound. It returns the subscription
+// too.
+func loadDoc[T any](ctx context.Context, tx meta.Tx, r *arm.Request, id arm.ResourceID, typ string) (*meta.Subscription, *meta.Resource, *T, error) {
+	sub, err := checkScope(ctx, tx, r.Caller, reqScope(r))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	res, err := tx.Resource(ctx, id.String())
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, nil, nil, arm.NotFound(typ, id.Name())
+	} else if err != nil {
+		return nil, nil, nil, err
+	}
+	doc, err := decodeDoc[T](res)
+	return sub, res, doc, err
 }
 
 // listResources answers a list of resources of type typ in the request's

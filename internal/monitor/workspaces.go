@@ -353,17 +353,7 @@ func SharedKeys(ctx context.Context, tx meta.Tx, sealer Sealer, customerID strin
 }
 
 func (p *Provider) loadWorkspace(ctx context.Context, tx meta.Tx, r *arm.Request) (*meta.Resource, *WorkspaceDoc, error) {
-	id := workspaceID(r)
-	if _, err := checkScope(ctx, tx, r.Caller, reqScope(r)); err != nil {
-		return nil, nil, err
-	}
-	res, err := tx.Resource(ctx, id.String())
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil, nil, arm.NotFound(TypeWorkspace, id.Name())
-	} else if err != nil {
-		return nil, nil, err
-	}
-	doc, err := decodeDoc[WorkspaceDoc](res)
+	_, res, doc, err := loadDoc[WorkspaceDoc](ctx, tx, r, workspaceID(r), TypeWorkspace)
 	return res, doc, err
 }
 

@@ -127,6 +127,22 @@ func checkScope(ctx context.Context, tx meta.Tx, caller arm.Caller, sub, group s
 	return resources.EnsureGroupExists(ctx, tx, sub, group)
 }
 
+// load reads a live vault of the request's scope (subscription, tenant and
+// group checked first); an absent vault is 404 ResourceNotFound.
+func load(ctx context.Context, tx meta.Tx, r *arm.Request, id arm.ResourceID) (*meta.Resource, *Doc, error) {
+	if err := checkScope(ctx, tx, r.Caller, id.SubscriptionID, id.ResourceGroup); err != nil {
+		return nil, nil, err
+	}
+	res, err := tx.Resource(ctx, id.String())
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, nil, arm.NotFound(TypeVault, id.Name())
+	} else if err != nil {
+		return nil, nil, err
+	}
+	doc, err := decode(res)
+	return res, doc, err
+}
+
 func decode(res *meta.Resource) (*Doc, error) {
 	var d Doc
 	if err := json.Unmarshal(res.Body, &d); err != nil {
@@ -535,17 +551,8 @@ func (p *Provider) update(ctx context.Context, r *arm.Request, id arm.ResourceID
 		doc *Doc
 	)
 	err := p.d.Store.Update(ctx, func(tx meta.Tx) error {
-		if err := checkScope(ctx, tx, r.Caller, id.SubscriptionID, id.ResourceGroup); err != nil {
-			return err
-		}
 		var err error
-		res, err = tx.Resource(ctx, id.String())
-		if errors.Is(err, meta.ErrNotFound) {
-			return arm.NotFound(TypeVault, id.Name())
-		} else if err != nil {
-			return err
-		}
-		if doc, err = decode(res); err != nil {
+		if res, doc, err = load(ctx, tx, r, id); err != nil {
 			return err
 		}
 		if err := fn(doc); err != nil {
@@ -663,17 +670,8 @@ func (p *Provider) get(w http.ResponseWriter, r *arm.Request) error {
 		doc *Doc
 	)
 	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
-		if err := checkScope(ctx, tx, r.Caller, id.SubscriptionID, id.ResourceGroup); err != nil {
-			return err
-		}
 		var err error
-		res, err = tx.Resource(ctx, id.String())
-		if errors.Is(err, meta.ErrNotFound) {
-			return arm.NotFound(TypeVault, id.Name())
-		} else if err != nil {
-			return err
-		}
-		doc, err = decode(res)
+		res, doc, err = load(ctx, tx, r, id)
 		return err
 	})
 	if err != nil {
@@ -707,18 +705,11 @@ func (p *Provider) delete(w http.ResponseWriter, r *arm.Request) error {
 		gone, purge bool
 	)
 	err := p.d.Store.Update(ctx, func(tx meta.Tx) error {
-		if err := checkScope(ctx, tx, r.Caller, id.SubscriptionID, id.ResourceGroup); err != nil {
-			return err
-		}
-		res, err := tx.Resource(ctx, id.String())
-		if errors.Is(err, meta.ErrNotFound) {
+		res, doc, err := load(ctx, tx, r, id)
+		if e, ok := arm.AsError(err); ok && e.Code == "ResourceNotFound" {
 			gone = true
 			return nil
 		} else if err != nil {
-			return err
-		}
-		doc, err := decode(res)
-		if err != nil {
 			return err
 		}
 		if !doc.SoftDelete {
