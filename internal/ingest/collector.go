@@ -44,6 +44,10 @@ var (
 type Workspace struct {
 	CustomerID               string
 	PrimaryKey, SecondaryKey string // base64 shared keys
+	// Route is where the directory says the workspace's data goes (for
+	// Kustodian: its storage account); ingestion hands it to the Sink
+	// untouched, so the workspace is looked up once per request.
+	Route string
 }
 
 // Directory finds workspaces by customer id.
@@ -51,9 +55,10 @@ type Directory interface {
 	Workspace(ctx context.Context, customerID string) (*Workspace, error)
 }
 
-// Sink stores batches; Append returns only once the batch is durable.
+// Sink stores batches; Append returns only once the batch is durable. ws is
+// the workspace the Directory returned for the request.
 type Sink interface {
-	Append(ctx context.Context, b *Batch) error
+	Append(ctx context.Context, ws *Workspace, b *Batch) error
 }
 
 // Options configure the Data Collector handler.
@@ -166,7 +171,7 @@ func (c *collector) serve(r *http.Request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := c.o.Sink.Append(r.Context(), batch); err != nil {
+	if err := c.o.Sink.Append(r.Context(), ws, batch); err != nil {
 		switch {
 		case errors.Is(err, ErrRevoked):
 			return 0, fail(http.StatusForbidden, "CustomerManagedKeyRevoked",

@@ -38,7 +38,10 @@ type fakeSink struct {
 	batches []*Batch
 }
 
-func (s *fakeSink) Append(ctx context.Context, b *Batch) error {
+func (s *fakeSink) Append(ctx context.Context, ws *Workspace, b *Batch) error {
+	if ws == nil || ws.CustomerID != b.CustomerID {
+		return fmt.Errorf("sink got workspace %+v for batch of %s", ws, b.CustomerID)
+	}
 	if s.err != nil {
 		return s.err
 	}

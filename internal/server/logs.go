@@ -120,33 +120,31 @@ func (d ingestDirectory) Workspace(ctx context.Context, customerID string) (*ing
 	if err != nil {
 		return nil, err
 	}
-	return &ingest.Workspace{CustomerID: strings.ToLower(customerID), PrimaryKey: info.primary, SecondaryKey: info.secondary}, nil
+	return &ingest.Workspace{CustomerID: strings.ToLower(customerID), PrimaryKey: info.primary, SecondaryKey: info.secondary,
+		Route: info.account}, nil
 }
 
 // ingestSink stores ingested batches in the workspace's storage account.
 type ingestSink struct{ s *Server }
 
-func (k ingestSink) Append(ctx context.Context, b *ingest.Batch) error {
+func (k ingestSink) Append(ctx context.Context, ws *ingest.Workspace, b *ingest.Batch) error {
 	eng := k.s.engine.Load()
 	if eng == nil {
 		return fmt.Errorf("%w: storage is starting", ingest.ErrUnavailable)
 	}
-	info, err := k.s.lookupWorkspace(ctx, b.CustomerID, false)
-	if err != nil {
-		return err
-	}
-	if err := k.s.keys.m.EnsurePlatform(ctx, info.account); err != nil {
+	account := ws.Route
+	if err := k.s.keys.m.EnsurePlatform(ctx, account); err != nil {
 		return err
 	}
 	rows := []store.Rows{toRows(b)}
-	err = eng.Append(ctx, info.account, rows)
+	err := eng.Append(ctx, account, rows)
 	switch {
 	case errors.Is(err, kek.ErrKeyRevoked):
 		return fmt.Errorf("%w: %v", ingest.ErrRevoked, err)
-	case errors.Is(err, kek.ErrKeyUnavailable) && k.s.cfg.OutageBuffering == "platform" && strings.HasPrefix(info.account, "cluster/"):
+	case errors.Is(err, kek.ErrKeyUnavailable) && k.s.cfg.OutageBuffering == "platform" && strings.HasPrefix(account, "cluster/"):
 		// The seed's outage behaviour: keep the data under the platform key
 		// until the customer key returns, then move it under the CMK.
-		outage := outageAccount(info.account)
+		outage := outageAccount(account)
 		if err := k.s.keys.m.EnsurePlatform(ctx, outage); err != nil {
 			return err
 		}
