@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func (e *env) postLogsRaw(customerID, key, logType, body string) (response, erro
 	date := time.Now().UTC().Format(http.TimeFormat)
 	k, _ := base64.StdEncoding.DecodeString(key)
 	mac := hmac.New(sha256.New, k)
-	mac.Write([]byte("POST\n" + itoa(len(body)) + "\napplication/json\nx-ms-date:" + date + "\n/api/logs"))
+	mac.Write([]byte("POST\n" + strconv.Itoa(len(body)) + "\napplication/json\nx-ms-date:" + date + "\n/api/logs"))
 	req, err := http.NewRequest(http.MethodPost, e.endpoint+"/api/logs?api-version=2016-04-01", strings.NewReader(body))
 	if err != nil {
 		return response{}, err
@@ -74,16 +75,6 @@ func (e *env) postLogsRaw(customerID, key, logType, body string) (response, erro
 	return response{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var d []byte
-	for ; n > 0; n /= 10 {
-		d = append([]byte{byte('0' + n%10)}, d...)
-	}
-	return string(d)
-}
 
 // logsClient is the official query client configured for this server.
 func (e *env) logsClient(t testing.TB) *azlogs.Client {
@@ -130,7 +121,7 @@ func TestDataBeforeAndAfterCMK(t *testing.T) {
 	logs := e.logsClient(t)
 	now := time.Now().UTC()
 	rec := func(i int, level string) string {
-		return `{"ts":"` + now.Add(-time.Duration(i)*time.Minute).Format(time.RFC3339) + `","level":"` + level + `","n":` + itoa(i) + `}`
+		return `{"ts":"` + now.Add(-time.Duration(i)*time.Minute).Format(time.RFC3339) + `","level":"` + level + `","n":` + strconv.Itoa(i) + `}`
 	}
 
 	r := e.postLogs(t, ws, key, "MyApp", "["+rec(1, "info")+","+rec(2, "error")+","+rec(3, "info")+"]")
@@ -209,7 +200,7 @@ func TestDataSurvivesRestartAndStaysLockedWhileRevoked(t *testing.T) {
 	ws, key := e1.workspaceKeys(t, tok, "rg", "ws-restart")
 	var recs []string
 	for i := 0; i < 50; i++ {
-		recs = append(recs, `{"ts":"`+time.Now().UTC().Add(-time.Duration(i)*time.Second).Format(time.RFC3339)+`","i":`+itoa(i)+`}`)
+		recs = append(recs, `{"ts":"`+time.Now().UTC().Add(-time.Duration(i)*time.Second).Format(time.RFC3339)+`","i":`+strconv.Itoa(i)+`}`)
 	}
 	expect(t, e1.postLogs(t, ws, key, "Durable", "["+strings.Join(recs, ",")+"]"), http.StatusOK, "")
 	listen := strings.TrimPrefix(e1.endpoint, "https://")
