@@ -75,7 +75,6 @@ func (e *env) postLogsRaw(customerID, key, logType, body string) (response, erro
 	return response{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
-
 // logsClient is the official query client configured for this server.
 func (e *env) logsClient(t testing.TB) *azlogs.Client {
 	t.Helper()
