@@ -7,19 +7,52 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/kustodian/kustodian/internal/store/vfs"
 )
 
 const benchRows = 8192
 
+// genIngestBlock returns rows as the Data Collector API stores genlogs
+// lines: numbers are reals (the _d suffix), latency has the two decimals of
+// the JSON, _time becomes the datetime column _time_t, and TimeGenerated
+// is the receive time of each batch of 1000 lines.
+func genIngestBlock(rows []genRow, received time.Time) *Block {
+	b := genBlock(rows)
+	for i := range b.Columns {
+		c := &b.Columns[i]
+		switch c.Name {
+		case TimeColumn:
+			c.Name = "_time_t"
+			tg := Column{Name: TimeColumn, Type: TypeDateTime, Ints: make([]int64, len(rows))}
+			for j := range tg.Ints {
+				tg.Ints[j] = received.Add(time.Duration(j/1000) * 5 * time.Millisecond).UnixNano()
+			}
+			b.Columns = append(b.Columns, tg)
+		case "status_d", "bytes_d":
+			c.Type, c.Floats = TypeReal, make([]float64, len(c.Ints))
+			for j, v := range c.Ints {
+				c.Floats[j] = float64(v)
+			}
+			c.Ints = nil
+		case "latency_ms_d":
+			for j, v := range c.Floats {
+				c.Floats[j] = math.Round(v*100) / 100
+			}
+		}
+	}
+	return b
+}
+
 // BenchmarkBlock measures one block of 8192 genlogs rows: columnar encoding
 // plus zstd only, and the same plus sealing, and reports bytes per line
 // for both so the encryption overhead shows in one run.
 func BenchmarkBlock(b *testing.B) {
 	rows := genRows(1, 0, benchRows, 1_000_000)
-	blk := genBlock(rows)
+	blk := genIngestBlock(rows, genT0)
 	if err := blk.Validate(); err != nil {
 		b.Fatal(err)
 	}
@@ -69,12 +102,15 @@ func BenchmarkBlock(b *testing.B) {
 	})
 }
 
-// BenchmarkSegmentBytesPerLine writes 16 blocks of 8192 genlogs rows into one segment on MemFS and reports on-disk bytes per line.
+// BenchmarkSegmentBytesPerLine writes 4 blocks of 65536 genlogs rows (the
+// engine's block size) into one segment on MemFS and reports on-disk bytes
+// per line, and reads them back whole and one column at a time.
 func BenchmarkSegmentBytesPerLine(b *testing.B) {
-	const total = 16 * benchRows
-	blocks := make([]*Block, total/benchRows)
+	const blockRows = segmentBlockRows
+	const total = 4 * blockRows
+	blocks := make([]*Block, total/blockRows)
 	for i := range blocks {
-		blocks[i] = genBlock(genRows(uint64(i), i*benchRows, benchRows, total))
+		blocks[i] = genIngestBlock(genRows(uint64(i), i*blockRows, blockRows, 1_000_000), genT0.Add(time.Duration(i)*time.Minute))
 	}
 	kr := newTestKeyring()
 	aek := kr.add(b, "acct", 1, 1)
@@ -143,5 +179,52 @@ func BenchmarkWALAppend(b *testing.B) {
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "lines/s")
 			})
 		}
+	}
+}
+
+// BenchmarkSegmentRead reads 4 blocks of 65536 genlogs rows from a v2
+// segment on MemFS: every column, one string column, one real column and
+// no column (row counts only), reporting ns per row.
+func BenchmarkSegmentRead(b *testing.B) {
+	const blockRows = segmentBlockRows
+	const nblocks = 4
+	kr := newTestKeyring()
+	aek := kr.add(b, "acct", 1, 1)
+	fsys := vfs.NewMemFS()
+	_ = fsys.MkdirAll("/s", 0o700)
+	id := FileID{1}
+	w, err := CreateSegment(fsys, "/s/x", SegmentOptions{Account: "acct", ID: id, AEK: aek})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range nblocks {
+		if _, err := w.Append(genIngestBlock(genRows(uint64(i), i*blockRows, blockRows, 1_000_000), genT0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		cols []string
+	}{{"all", nil}, {"level_s", []string{"level_s"}}, {"trace_id_s", []string{"trace_id_s"}}, {"latency_ms_d", []string{"latency_ms_d"}}, {"none", []string{}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s, err := OpenSegment(ctx, fsys, "/s/x", "acct", id, kr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range nblocks {
+					if _, err := s.ReadBlock(ctx, i, tc.cols); err != nil {
+						b.Fatal(err)
+					}
+				}
+				s.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nblocks*blockRows), "ns/row")
+		})
 	}
 }

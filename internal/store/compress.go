@@ -26,6 +26,7 @@ var (
 	zstdOnce    sync.Once
 	zstdEncBest *zstd.Encoder // blocks: better ratio
 	zstdEncFast *zstd.Encoder // WAL records: speed
+	zstdEncCol  *zstd.Encoder // v2 block columns: ratio (entropy-codes byte planes)
 	zstdDec     *zstd.Decoder
 	zstdErr     error
 )
@@ -37,6 +38,10 @@ func zstdInit() {
 			return
 		}
 		zstdEncFast, zstdErr = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2))
+		if zstdErr != nil {
+			return
+		}
+		zstdEncCol, zstdErr = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(2))
 		if zstdErr != nil {
 			return
 		}

@@ -50,6 +50,8 @@ const (
 	kindBlock     byte = 1 // a columnar block of a segment
 	kindFooter    byte = 2 // the footer (index) of a segment
 	kindWALRecord byte = 3 // a WAL record
+	kindBlockDir  byte = 4 // the directory of a v2 block (its DEK's salt)
+	kindColumn    byte = 5 // one column of a v2 block
 )
 
 const (
@@ -62,8 +64,11 @@ const (
 	// envOverhead is what sealing adds to a plaintext.
 	envOverhead = envHeaderSize + tagSize
 
-	dekInfo = "kustodian/dek/v1"
-	aadTag  = "kustodian/envelope/v1\x00"
+	dekInfo   = "kustodian/dek/v1"
+	aadTag    = "kustodian/envelope/v1\x00"
+	colAADTag = "kustodian/column/v1\x00"
+	// colOverhead is what sealing adds to a column: nonce and tag.
+	colOverhead = nonceSize + tagSize
 )
 
 // envelopeHeader is the plaintext header of a sealed object (format v1):
@@ -204,6 +209,114 @@ func openEnvelope(dst []byte, aek *AEK, b *binding, sealed []byte) ([]byte, erro
 	out, err := g.Open(dst, h.nonce[:], ct, aad)
 	if err != nil {
 		return dst, fmt.Errorf("%w: envelope (kind %d, file %s, index %d) failed authentication", ErrCorrupt, b.kind, b.file, b.index)
+	}
+	return out, nil
+}
+
+// blockKey is the DEK of one v2 block, derived from the AEK and the salt
+// stored in the block's directory envelope. It seals the directory (a
+// standard envelope carrying the salt) and every column of the block (nonce
+// ‖ ciphertext ‖ tag, with the header bound through the AAD instead of
+// stored).
+type blockKey struct {
+	generation uint32
+	salt       [saltSize]byte
+	aead       cipher.AEAD
+}
+
+// newBlockKey draws a fresh salt from rnd and derives the block's DEK.
+func newBlockKey(rnd io.Reader, aek *AEK) (*blockKey, error) {
+	k := &blockKey{generation: aek.Generation()}
+	if _, err := io.ReadFull(rnd, k.salt[:]); err != nil {
+		return nil, fmt.Errorf("store: seal: random source: %w", err)
+	}
+	g, err := newGCM(aek, k.salt[:])
+	if err != nil {
+		return nil, fmt.Errorf("store: seal: %w", err)
+	}
+	k.aead = g
+	return k, nil
+}
+
+// sealDir appends the directory envelope (kind kindBlockDir, the block
+// key's salt, a fresh nonce) of plaintext for binding b.
+func (k *blockKey) sealDir(dst []byte, rnd io.Reader, b *binding, plaintext []byte) ([]byte, error) {
+	h := envelopeHeader{kind: kindBlockDir, generation: k.generation, salt: k.salt}
+	if _, err := io.ReadFull(rnd, h.nonce[:]); err != nil {
+		return dst, fmt.Errorf("store: seal: random source: %w", err)
+	}
+	start := len(dst)
+	dst = h.marshal(dst)
+	var aadBuf [128]byte
+	aad := b.appendAAD(aadBuf[:0], dst[start:])
+	return k.aead.Seal(dst, h.nonce[:], plaintext, aad), nil
+}
+
+// openBlockDir authenticates and decrypts a directory envelope sealed for
+// binding b (kind kindBlockDir) and returns its plaintext and the block key
+// that opens the block's columns.
+func openBlockDir(aek *AEK, b *binding, sealed []byte) ([]byte, *blockKey, error) {
+	var h envelopeHeader
+	ct, err := h.unmarshal(sealed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.kind != kindBlockDir || b.kind != kindBlockDir {
+		return nil, nil, fmt.Errorf("%w: envelope kind %d, want %d", ErrCorrupt, h.kind, kindBlockDir)
+	}
+	if h.generation != aek.Generation() {
+		return nil, nil, fmt.Errorf("store: open: envelope of generation %d given AEK of generation %d", h.generation, aek.Generation())
+	}
+	g, err := newGCM(aek, h.salt[:])
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open: %w", err)
+	}
+	var aadBuf [128]byte
+	aad := b.appendAAD(aadBuf[:0], sealed)
+	plain, err := g.Open(nil, h.nonce[:], ct, aad)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: block directory (file %s, block %d) failed authentication", ErrCorrupt, b.file, b.index)
+	}
+	return plain, &blockKey{generation: h.generation, salt: h.salt, aead: g}, nil
+}
+
+// columnAAD is "kustodian/column/v1\x00" ‖ "KSEN" ‖ version 1 ‖ kind 5 ‖
+// generation (4 bytes, big endian) ‖ uvarint(len(account)) ‖ account ‖ file
+// id ‖ block index (8 bytes) ‖ column index (4 bytes), both big endian.
+func (k *blockKey) columnAAD(dst []byte, b *binding, col uint32) []byte {
+	dst = append(dst, colAADTag...)
+	dst = append(dst, envMagic...)
+	dst = append(dst, envVersion1, kindColumn)
+	dst = binary.BigEndian.AppendUint32(dst, k.generation)
+	dst = binary.AppendUvarint(dst, uint64(len(b.account)))
+	dst = append(dst, b.account...)
+	dst = append(dst, b.file[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, b.index)
+	return binary.BigEndian.AppendUint32(dst, col)
+}
+
+// sealColumn appends nonce ‖ AES-256-GCM(plaintext) for column col of the
+// block at binding b.
+func (k *blockKey) sealColumn(dst []byte, rnd io.Reader, b *binding, col uint32, plaintext []byte) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, make([]byte, nonceSize)...)
+	if _, err := io.ReadFull(rnd, dst[start:]); err != nil {
+		return dst[:start], fmt.Errorf("store: seal: random source: %w", err)
+	}
+	var aadBuf [128]byte
+	return k.aead.Seal(dst, dst[start:start+nonceSize], plaintext, k.columnAAD(aadBuf[:0], b, col)), nil
+}
+
+// openColumn authenticates and decrypts column col of the block at binding
+// b and appends the plaintext to dst.
+func (k *blockKey) openColumn(dst []byte, b *binding, col uint32, sealed []byte) ([]byte, error) {
+	if len(sealed) < colOverhead {
+		return dst, fmt.Errorf("%w: column %d of block %d: %d bytes is too short", ErrCorrupt, col, b.index, len(sealed))
+	}
+	var aadBuf [128]byte
+	out, err := k.aead.Open(dst, sealed[:nonceSize], sealed[nonceSize:], k.columnAAD(aadBuf[:0], b, col))
+	if err != nil {
+		return dst, fmt.Errorf("%w: column %d of block %d (file %s) failed authentication", ErrCorrupt, col, b.index, b.file)
 	}
 	return out, nil
 }

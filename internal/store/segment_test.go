@@ -157,7 +157,8 @@ func TestSegmentTamper(t *testing.T) {
 		{"truncated mid block", orig[:m.Blocks[1].Offset+10]},
 		{"empty", nil},
 		{"appended garbage", append(bytes.Clone(orig), 0)},
-		{"version 2", func() []byte { d := bytes.Clone(orig); d[4] = 2; return d }()},
+		{"version 1 claimed", func() []byte { d := bytes.Clone(orig); d[4] = 1; return d }()},
+		{"version 3", func() []byte { d := bytes.Clone(orig); d[4] = 3; return d }()},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

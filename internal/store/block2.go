@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+)
+
+// Block format v2 (segments of version 2): a block is a directory envelope
+// followed by one sealed column per column of the block, so a reader
+// decrypts and decompresses only the columns a query needs.
+//
+//	directory  envelope kind 4, bound to (account, segment, block index);
+//	           its salt derives the block's DEK
+//	column j   nonce ‖ AES-256-GCM(compressed body of the column data v2)
+//	           ‖ tag, under the block's DEK, AAD binding the generation,
+//	           account, segment, block index and j
+//
+// Directory plaintext:
+//
+//	magic "KSBL", version 2
+//	uvarint rows, varint minTime, varint maxTime, uvarint column count
+//	per column: uvarint name length, name, type byte, uvarint sealed length
+//
+// The sealed columns follow the directory in column order and tile the rest
+// of the block. The footer (v2) records each block's directory length.
+const blockVersion2 = 2
+
+// dirColumn is one column entry of a v2 block directory.
+type dirColumn struct {
+	name   string
+	typ    ColumnType
+	offset int64 // from the start of the block
+	length int64 // sealed length
+}
+
+// blockDir is a decoded v2 block directory.
+type blockDir struct {
+	rows     int
+	min, max int64
+	cols     []dirColumn
+}
+
+// appendV2 writes b (validated) as a v2 block and returns its metadata.
+func (w *SegmentWriter) appendV2(b *Block) (BlockMeta, error) {
+	idx := uint64(len(w.blocks))
+	bind := w.binding(kindBlockDir, idx)
+	key, err := newBlockKey(w.opts.Rand, w.opts.AEK)
+	if err != nil {
+		return BlockMeta{}, err
+	}
+	codec := codecZstd
+	if w.opts.NoCompression {
+		codec = codecNone
+	}
+	dir := append(w.dir[:0], blockMagic...)
+	dir = append(dir, blockVersion2)
+	dir = binary.AppendUvarint(dir, uint64(b.Rows))
+	dir = binary.AppendVarint(dir, b.MinTime)
+	dir = binary.AppendVarint(dir, b.MaxTime)
+	dir = binary.AppendUvarint(dir, uint64(len(b.Columns)))
+	cols := w.sealed[:0]
+	for j := range b.Columns {
+		c := &b.Columns[j]
+		w.raw = appendColumnV2(w.raw[:0], c)
+		if w.body, err = compressColumn(w.body[:0], w.raw, codec); err != nil {
+			return BlockMeta{}, err
+		}
+		n := len(cols)
+		if cols, err = key.sealColumn(cols, w.opts.Rand, bind, uint32(j), w.body); err != nil {
+			return BlockMeta{}, err
+		}
+		dir = binary.AppendUvarint(dir, uint64(len(c.Name)))
+		dir = append(dir, c.Name...)
+		dir = append(dir, byte(c.Type))
+		dir = binary.AppendUvarint(dir, uint64(len(cols)-n))
+	}
+	w.dir = dir
+	w.sealed = cols
+	sealedDir, err := key.sealDir(w.sealedDir[:0], w.opts.Rand, bind, dir)
+	if err != nil {
+		return BlockMeta{}, err
+	}
+	w.sealedDir = sealedDir
+	m := BlockMeta{Offset: w.off, Length: int64(len(sealedDir) + len(cols)), DirLength: int64(len(sealedDir)),
+		Rows: b.Rows, MinTime: nsTime(b.MinTime), MaxTime: nsTime(b.MaxTime)}
+	if err := w.write(sealedDir); err != nil {
+		return BlockMeta{}, err
+	}
+	if err := w.write(cols); err != nil {
+		return BlockMeta{}, err
+	}
+	w.blocks = append(w.blocks, m)
+	return m, nil
+}
+
+// compressColumn compresses one column's data, storing it uncompressed when
+// zstd does not make it smaller (random identifiers, tiny columns).
+func compressColumn(dst, raw []byte, codec byte) ([]byte, error) {
+	start := len(dst)
+	if codec == codecZstd {
+		zstdInit()
+		if zstdErr != nil {
+			return dst, fmt.Errorf("store: zstd: %w", zstdErr)
+		}
+		dst = append(dst, codecZstd)
+		dst = binary.AppendUvarint(dst, uint64(len(raw)))
+		dst = zstdEncCol.EncodeAll(raw, dst)
+		if len(dst)-start < len(raw)+1+binary.MaxVarintLen64 {
+			return dst, nil
+		}
+		dst = dst[:start]
+	}
+	return compressBody(dst, raw, codecNone, false)
+}
+
+// parseBlockDir decodes a v2 directory whose block is blockLen bytes long
+// with a directory envelope of dirLen bytes.
+func parseBlockDir(src []byte, dirLen, blockLen int64) (*blockDir, error) {
+	if len(src) < 5 || string(src[:4]) != blockMagic {
+		return nil, fmt.Errorf("%w: block directory: bad magic", ErrCorrupt)
+	}
+	if src[4] != blockVersion2 {
+		return nil, fmt.Errorf("%w: block directory version %d", ErrUnknownVersion, src[4])
+	}
+	d := &decoder{src: src[5:], ctx: "block directory"}
+	rows := d.uvarint()
+	bd := &blockDir{min: d.varint(), max: d.varint()}
+	n := d.uvarint()
+	if d.err == nil && (rows == 0 || rows > MaxBlockRows) {
+		d.fail(fmt.Sprintf("%d rows", rows))
+	}
+	if d.err == nil && n > uint64(len(d.src)) {
+		d.fail("column count beyond data")
+	}
+	bd.rows = int(rows)
+	off := dirLen
+	for j := uint64(0); j < n && d.err == nil; j++ {
+		c := dirColumn{name: string(d.bytes(d.uvarint())), typ: ColumnType(d.byte1()), offset: off}
+		l := d.uvarint()
+		if d.err != nil {
+			break
+		}
+		if c.typ.physical() == 0 {
+			d.fail(fmt.Sprintf("column %d: unknown type %d", j, c.typ))
+			break
+		}
+		if l < colOverhead || l > uint64(blockLen-off) {
+			d.fail(fmt.Sprintf("column %d: sealed length %d outside the block", j, l))
+			break
+		}
+		c.length = int64(l)
+		off += c.length
+		bd.cols = append(bd.cols, c)
+	}
+	if d.err == nil && len(d.src) != 0 {
+		d.fail("trailing bytes")
+	}
+	if d.err == nil && off != blockLen {
+		d.fail("columns do not tile the block")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return bd, nil
+}
+
+// readBlockV2 reads block i of a v2 segment: the directory, then only the
+// requested columns (all when cols is nil).
+func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string) (*Block, error) {
+	bm := s.meta.Blocks[i]
+	sealedDir, err := readFull(s.f, bm.Offset, bm.DirLength)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := envelopeGeneration(sealedDir)
+	if err != nil {
+		return nil, err
+	}
+	if gen != s.meta.Generation {
+		return nil, fmt.Errorf("%w: generation %d in a segment of generation %d", ErrCorrupt, gen, s.meta.Generation)
+	}
+	aek, err := s.kr.AEK(ctx, s.account, gen)
+	if err != nil {
+		return nil, fmt.Errorf("AEK generation %d: %w", gen, err)
+	}
+	bind := &binding{account: s.account, kind: kindBlockDir, file: s.meta.ID, index: uint64(i)}
+	plain, key, err := openBlockDir(aek, bind, sealedDir)
+	if err != nil {
+		return nil, err
+	}
+	bd, err := parseBlockDir(plain, bm.DirLength, bm.Length)
+	if err != nil {
+		return nil, err
+	}
+	if bd.rows != bm.Rows || bd.min != bm.MinTime.UnixNano() || bd.max != bm.MaxTime.UnixNano() {
+		return nil, fmt.Errorf("%w: block directory disagrees with footer", ErrCorrupt)
+	}
+	var want map[string]bool
+	if cols != nil {
+		want = make(map[string]bool, len(cols))
+		for _, c := range cols {
+			want[c] = true
+		}
+	}
+	b := &Block{Rows: bd.rows, MinTime: bd.min, MaxTime: bd.max}
+	var sealed, body, raw []byte
+	seen := make(map[string]bool, len(bd.cols))
+	for j, dc := range bd.cols {
+		if seen[dc.name] {
+			return nil, fmt.Errorf("%w: block has column %q twice", ErrCorrupt, dc.name)
+		}
+		seen[dc.name] = true
+		if want != nil && !want[dc.name] {
+			continue
+		}
+		if int64(cap(sealed)) < dc.length {
+			sealed = make([]byte, dc.length)
+		}
+		sealed = sealed[:dc.length]
+		if k, err := s.f.ReadAt(sealed, bm.Offset+dc.offset); int64(k) != dc.length {
+			if err == nil {
+				err = fmt.Errorf("%w: short read", ErrCorrupt)
+			}
+			return nil, fmt.Errorf("column %d: %w", j, err)
+		}
+		if body, err = key.openColumn(body[:0], bind, uint32(j), sealed); err != nil {
+			return nil, err
+		}
+		if raw, err = decompressBody(raw[:0], body); err != nil {
+			return nil, fmt.Errorf("column %d: %w", j, err)
+		}
+		c := Column{Name: dc.name, Type: dc.typ}
+		cd := &decoder{src: raw, ctx: fmt.Sprintf("block column %d", j)}
+		c.readColumnV2(cd, b.Rows)
+		if cd.err == nil && len(cd.src) != 0 {
+			cd.fail("trailing bytes")
+		}
+		if cd.err != nil {
+			return nil, cd.err
+		}
+		b.Columns = append(b.Columns, c)
+	}
+	return b, nil
+}
