@@ -35,8 +35,8 @@ type BlockMeta struct {
 	Length    int64
 	DirLength int64
 	Rows      int
-	MinTime time.Time
-	MaxTime time.Time
+	MinTime   time.Time
+	MaxTime   time.Time
 }
 
 // SegmentMeta describes a finished segment; it is the catalog entry the
@@ -77,13 +77,13 @@ type SegmentOptions struct {
 // renames it into place in Finish, so a segment is either complete at path
 // or absent. It is not safe for concurrent use.
 type SegmentWriter struct {
-	fs     vfs.FS
-	path   string
-	tmp    string
-	f      vfs.File
-	opts   SegmentOptions
-	off    int64
-	blocks []BlockMeta
+	fs        vfs.FS
+	path      string
+	tmp       string
+	f         vfs.File
+	opts      SegmentOptions
+	off       int64
+	blocks    []BlockMeta
 	raw       []byte
 	body      []byte
 	sealed    []byte
