@@ -45,12 +45,15 @@
 //
 // # Compressed body
 //
-// The plaintext inside block and WAL envelopes is: codec byte (0 none,
-// 1 zstd) ‖ uvarint uncompressed length ‖ data. Compression happens before
-// encryption (ciphertext does not compress). Blocks use zstd's default level,
+// The plaintext inside block, column and WAL envelopes is: codec byte (0
+// none, 1 zstd) ‖ uvarint uncompressed length ‖ data. Compression happens
+// before encryption (ciphertext does not compress). v1 blocks use zstd's
+// default level, v2 columns its better level (which, unlike the faster
+// levels, entropy-codes the byte planes of dictionary indexes and numbers;
+// a column zstd cannot shrink, such as random ids, is stored with codec 0),
 // WAL records its fastest level. Uncompressed bodies are bounded to 256 MiB.
 //
-// # Block format v1 (see Block.marshal for the column encodings)
+// # Block format v1 (see Block.marshal; WAL records and v1 segments)
 //
 // "KSBL", version 1, row count, min and max TimeGenerated, then per column
 // its name, type and encoded data (null bitmap; ints plain or delta zigzag
@@ -60,13 +63,40 @@
 // inside the encrypted block. Every block must have a non-null DateTime
 // column TimeGenerated.
 //
-// # Segment format v1
+// # Block format v2 (segments of version 2; see block2.go and column2.go)
 //
-//	header  (24 bytes, plaintext): "KSSG", version 1, 3 zero bytes, segment id (16)
-//	blocks  sealed envelopes of kind 1, index 0, 1, 2, … back to back
-//	footer  sealed envelope of kind 2: "KSFT", version 1, workspace, table,
-//	        block count, per block offset, length, rows, min/max time (ns)
+// A v2 block is a directory envelope (kind 4) followed by one sealed column
+// per column, so a query decrypts, decompresses and decodes only the columns
+// it needs, and a count reads only directories. The directory holds the row
+// count, time range and per column its name, type and sealed length; its
+// salt derives the block's one DEK (DESIGN.md: a DEK per block). Each column
+// is nonce ‖ AES-256-GCM ciphertext ‖ tag under that DEK, with AAD =
+// "kustodian/column/v1\x00" ‖ "KSEN" ‖ 1 ‖ 5 ‖ generation ‖ account ‖
+// segment id ‖ block index ‖ column index: a column swapped with another,
+// moved to another block, segment or account fails authentication. Columns
+// are encoded for an entropy coder: ints as frame-of-reference values or
+// deltas split into byte planes; reals that are exact decimals (up to six
+// places, as JSON numbers usually are) as scaled ints, others as IEEE bits
+// in planes; strings with a sorted dictionary, as bytes when all are
+// lowercase hex (trace and span ids), else lengths then bytes. On the
+// genlogs workload a read of every column takes about 105 ns per row
+// against about 190 for v1 (BenchmarkSegmentRead, BenchmarkBlock), one
+// column about 4 ns, and storage falls from about 39 to about 33 bytes per
+// line.
+// With up to 64 columns per block and blocks of up to 65536 rows, the
+// random-nonce count per DEK stays tiny.
+//
+// # Segment format (v2; v1 still read)
+//
+//	header  (24 bytes, plaintext): "KSSG", version 2, 3 zero bytes, segment id (16)
+//	blocks  v2 blocks (v1: sealed envelopes of kind 1), index 0, 1, 2, … back to back
+//	footer  sealed envelope of kind 2: "KSFT", version 2, workspace, table,
+//	        block count, per block offset, length, directory length (v2
+//	        only), rows, min/max time (ns)
 //	trailer (16 bytes, plaintext): footer offset (8, BE), footer length (4, BE), "KSSE"
+//
+// The segment and footer versions must agree. New segments are always v2;
+// testdata holds a frozen v1 segment that every later version must open.
 //
 // A segment is written to path+".tmp", fsynced, renamed into place and the
 // directory fsynced: it exists completely or not at all. The reader checks
@@ -74,7 +104,8 @@
 // expects), that the trailer points exactly at the footer before it, that
 // the authenticated footer's blocks tile the file between header and footer
 // with no gaps, and that each decrypted block's rows and time range match its
-// footer entry. Any failure is an error wrapping ErrCorrupt (or
+// footer entry (for v2: that the directory's columns tile the block). Any
+// failure is an error wrapping ErrCorrupt (or
 // ErrUnknownVersion); data that fails a check is never returned.
 //
 // # Plaintext metadata (a decision DESIGN.md leaves open)
