@@ -249,12 +249,77 @@
 // records still in a WAL are not replayed; DropAccount deletes the account's
 // catalog rows, then its files.
 //
+// # Segment lifetimes and compaction
+//
+// Every in-memory catalog entry of a segment counts its holders: one for
+// the catalog while the segment is listed, plus one per reader — a Scan
+// iterator takes one (while holding the account's lock, so the segment is
+// certainly listed) on every segment it will read and drops it when it
+// moves past that segment or is closed (or, if dropped without Close, when
+// it is garbage collected); a compaction takes one on each input. Retain,
+// DropWorkspace, DropAccount and a compaction's commit remove segments from
+// the catalog (one transaction) and then drop the catalog's reference;
+// whoever drops the last one deletes the file. So a scan never meets a
+// missing file, and a segment removed while no one reads it is deleted at
+// once. For crypto-shredding this means: after DropAccount or DropWorkspace
+// returns, no new scan sees the data; scans opened before may finish
+// reading it (as far as the keys allow) and its files are gone when the
+// last of them is closed. Files left by a crash (between a catalog commit
+// and the deletion, or before a commit) are listed by no catalog entry and
+// deleted when the account is next loaded; load keeps only files that are
+// catalogued, still read, or being written by a compaction.
+//
+// Compaction (Engine.Compact; Run calls it every CompactInterval, default
+// five minutes, never when negative) merges small segments — fewer than
+// CompactMinRows rows, default four blocks — of one account, workspace,
+// table id and SegmentWindow, and of the account's current AEK generation,
+// in groups of at least two and at most CompactMaxRows rows (default 16
+// blocks). It never mixes accounts, workspaces, tables or windows, and
+// never rewrites segments of an older generation: data stays under the key
+// it was written under (an account whose write key is refused, or that is
+// not loaded, is skipped and nothing of it is read or written). A group's
+// blocks are read with all columns into one buffer (columns missing from
+// some inputs are null in their rows; inputs that disagree on a column's
+// type are left alone rather than merged with a column dropped), sorted by
+// TimeGenerated (stable, inputs in flush order), and written as a new
+// segment (new id, blocks of at most 65536 rows, sealed under the current
+// generation, ".tmp" then rename) — plaintext only ever in memory.
+//
+// Locking: one compaction per account at a time (its own mutex); reading
+// and writing hold no account lock, so Append, Scan and flush go on. The
+// output's file name is registered with the account while it is written,
+// so that a reload's orphan removal and DropAccount leave it to the
+// compaction. The commit, under the account's write lock, checks that the
+// account is still loaded and not dropped and that every input is still
+// catalogued (a concurrent Retain, DropWorkspace or DropAccount wins: the
+// group is abandoned and its output deleted), then runs ONE catalog
+// transaction that puts the new segment row and deletes the inputs' rows,
+// and swaps the in-memory list. Flushes need no exclusion: they only add
+// segment rows and move the WAL floor, which compaction never touches.
+//
+// WAL: replay depends only on the account's WAL floor, which compaction
+// does not change; every row it rewrites was already in a committed
+// segment, so no WAL record is replayed twice or skipped. The new row's
+// WALSeq is the largest of its inputs' (informational).
+//
+// Crash safety: before the commit the output (or its ".tmp") is an orphan
+// and the inputs are intact; after it the inputs are orphans. If the
+// catalog transaction reports an error, the catalog is read back: not
+// committed → the output is deleted; committed (a lost reply) → carried
+// on; unknown → the output file is kept until restart (the next load keeps
+// whichever side the catalog lists), the account's compaction stops until
+// then, and DropWorkspace deletes the workspace's segment rows by key
+// prefix so that such a row cannot outlive a drop.
+//
+// Merging rows of the same window means Retain can only delete them when
+// the whole merged segment is past the cut (at most one SegmentWindow
+// later than before). Engine.Stats returns cumulative counters (passes,
+// errors, segments in and out, rows, bytes) for the server to export.
+//
 // # Not yet done
 //
-// Compaction of small segments, caches and the outage buffer. Sorting rows
-// by time inside a segment. The engine keeps no reference count on segments:
-// a Scan racing Retain or a drop may fail with a file-not-found error. A WAL
-// poisoned by a failed write or fsync makes the account's Appends fail until
-// the engine is reopened. DropAccount leaves the empty directories (vfs has
-// no directory removal).
+// Caches and the outage buffer. Sorting rows by time inside a segment
+// written by a flush (compaction sorts). A WAL poisoned by a failed write
+// or fsync makes the account's Appends fail until the engine is reopened.
+// DropAccount leaves the empty directories (vfs has no directory removal).
 package store

@@ -59,6 +59,18 @@ type EngineOptions struct {
 	// SegmentWindow is the TimeGenerated window of one segment; zero means
 	// DefaultSegmentWindow.
 	SegmentWindow time.Duration
+	// CompactInterval is how often Run compacts small segments (the first
+	// pass comes one interval after Run starts); zero means
+	// DefaultCompactInterval, a negative value disables compaction in Run
+	// (Compact still works when called).
+	CompactInterval time.Duration
+	// CompactMinRows: a segment with fewer rows is small and may be merged
+	// with the other small segments of its table and window; zero means
+	// DefaultCompactMinRows.
+	CompactMinRows int
+	// CompactMaxRows bounds the rows of a segment that compaction writes;
+	// zero means DefaultCompactMaxRows.
+	CompactMaxRows int
 }
 
 // ErrNotLoaded is wrapped (together with the key layer's error, when there
@@ -77,6 +89,9 @@ type Engine struct {
 	mu    sync.Mutex // guards accounts and closed
 	accts map[string]*account
 	done  bool
+
+	statsMu sync.Mutex
+	stats   EngineStats
 }
 
 // OpenEngine opens the engine and recovers every account known to the
@@ -111,6 +126,15 @@ func OpenEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 	}
 	if o.SegmentWindow <= 0 {
 		o.SegmentWindow = DefaultSegmentWindow
+	}
+	if o.CompactInterval == 0 {
+		o.CompactInterval = DefaultCompactInterval
+	}
+	if o.CompactMinRows <= 0 {
+		o.CompactMinRows = DefaultCompactMinRows
+	}
+	if o.CompactMaxRows <= 0 {
+		o.CompactMaxRows = DefaultCompactMaxRows
 	}
 	o.TableIDKey = append([]byte(nil), o.TableIDKey...)
 	e := &Engine{o: o, fs: o.FS, log: o.Log, kick: make(chan struct{}, 1), accts: map[string]*account{}}
@@ -197,6 +221,7 @@ func (e *Engine) newAccount(name string) *account {
 		name: name, key: accountDir(name), dir: dir,
 		walDir: filepath.Join(dir, "wal"), segDir: filepath.Join(dir, "segments"),
 		loadErr: ErrNotLoaded, placed: map[string]bool{}, tombs: map[string]uint64{},
+		building: map[string]bool{}, limbo: map[string]bool{}, retired: map[*segEntry]bool{},
 	}
 }
 
@@ -307,15 +332,36 @@ func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
 }
 
 // Run flushes accounts whose buffers reach FlushRows rows or FlushAge age,
-// until ctx is done.
+// and compacts small segments every CompactInterval (in the background, one
+// pass at a time, so flushes go on meanwhile), until ctx is done. It returns
+// once a compaction in progress has stopped.
 func (e *Engine) Run(ctx context.Context) {
 	tick := min(e.o.FlushAge/4, time.Second)
 	t := time.NewTicker(max(tick, time.Millisecond))
 	defer t.Stop()
+	var compactC <-chan time.Time
+	if e.o.CompactInterval > 0 {
+		ct := time.NewTicker(e.o.CompactInterval)
+		defer ct.Stop()
+		compactC = ct.C
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	compacting := make(chan struct{}, 1)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-compactC:
+			select {
+			case compacting <- struct{}{}:
+				wg.Go(func() {
+					defer func() { <-compacting }()
+					e.Compact(ctx) // logs its outcome
+				})
+			default: // the previous pass is still running
+			}
+			continue
 		case <-t.C:
 		case <-e.kick:
 		}

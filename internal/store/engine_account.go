@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,10 +17,11 @@ import (
 
 // account is the engine's state of one storage account.
 //
-// Lock order: flushMu, then mu, then bufMu. Append holds mu.RLock from the
-// WAL append to the buffer insert, so a holder of mu.Lock (flush's rotate
-// and swap, load, unload, commit) sees every acknowledged record either in
-// the buffers or not yet in the WAL.
+// Lock order: compactMu, then flushMu, then mu, then bufMu; refMu is a leaf
+// (nothing is locked or done on disk while it is held). Append holds
+// mu.RLock from the WAL append to the buffer insert, so a holder of mu.Lock
+// (flush's rotate and swap, load, unload, commit) sees every acknowledged
+// record either in the buffers or not yet in the WAL.
 type account struct {
 	name   string
 	key    string // accountDir(name): path element and catalog key prefix
@@ -27,17 +29,27 @@ type account struct {
 	walDir string
 	segDir string
 
-	flushMu sync.Mutex // one flush, load, unload or drop at a time
+	compactMu sync.Mutex // one compaction at a time
+	flushMu   sync.Mutex // one flush, load, unload or drop at a time
 
-	mu      sync.RWMutex
-	loaded  bool
-	dropped bool
-	loadErr error
-	wal     *WAL
-	segs    []*segEntry       // catalog rows (plaintext; kept while not loaded)
-	floor   uint64            // WAL files below it are in segments
-	tombs   map[string]uint64 // dropped workspace → WAL seq
-	frozen  []map[tkey]*buffer
+	mu       sync.RWMutex
+	loaded   bool
+	dropped  bool
+	loadErr  error
+	wal      *WAL
+	segs     []*segEntry       // catalog rows (plaintext; kept while not loaded)
+	floor    uint64            // WAL files below it are in segments
+	tombs    map[string]uint64 // dropped workspace → WAL seq
+	frozen   []map[tkey]*buffer
+	building map[string]bool // segment files compaction is writing, not yet in the catalog
+	// limbo holds compacted segment files whose catalog commit has an
+	// unknown outcome; compactHalted stops the account's compaction until
+	// a restart reads the catalog's truth.
+	limbo         map[string]bool
+	compactHalted bool
+
+	refMu   sync.Mutex
+	retired map[*segEntry]bool // out of the catalog, file kept for its readers
 
 	bufMu   sync.Mutex
 	live    map[tkey]*buffer
@@ -165,23 +177,24 @@ func (e *Engine) loadLocked(ctx context.Context, a *account) (err error) {
 }
 
 // removeOrphans deletes segment files the catalog does not list: leftovers
-// of a flush that crashed before its catalog commit, or of a removal that
-// crashed after its catalog commit.
+// of a flush or compaction that crashed before its catalog commit (finished
+// segments and ".tmp" files), or of a removal (Retain, a drop, the inputs of
+// a compaction) that crashed after its catalog commit. It keeps the files
+// still in use in this process: segments that left the catalog but are
+// still read by a scan, and segments a compaction is writing. mu must be
+// held.
 func (e *Engine) removeOrphans(a *account) error {
 	names, err := e.fs.List(a.segDir)
 	if err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	for _, s := range a.segs {
-		known[s.doc.Segment+segSuffix] = true
-	}
+	known := a.fileNamesInUse(true)
 	removed := false
 	for _, n := range names {
 		if known[n] {
 			continue
 		}
-		if err := e.fs.Remove(filepath.Join(a.segDir, n)); err != nil {
+		if err := e.fs.Remove(filepath.Join(a.segDir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		removed = true
@@ -298,7 +311,7 @@ func (e *Engine) flushAccount(ctx context.Context, a *account) error {
 	var written []*segEntry
 	cleanup := func() {
 		for _, s := range written {
-			e.fs.Remove(filepath.Join(a.segDir, s.doc.Segment+segSuffix))
+			e.fs.Remove(a.segPath(s.doc.Segment))
 		}
 	}
 	for _, m := range frozen {
@@ -390,64 +403,32 @@ func (e *Engine) flushAccount(ctx context.Context, a *account) error {
 // writeSegments writes the rows of one buffer view as one segment per
 // SegmentWindow of TimeGenerated, blocks of at most segmentBlockRows rows.
 func (e *Engine) writeSegments(ctx context.Context, a *account, aek *AEK, k tkey, v bufView, seq uint64) ([]*segEntry, error) {
-	win := int64(e.o.SegmentWindow)
-	window := func(t int64) int64 {
-		w := t / win
-		if t%win < 0 {
-			w--
-		}
-		return w
-	}
 	groups := map[int64][]int{}
-	first := window(v.times[0])
+	first := e.window(v.times[0])
 	split := false
 	for _, t := range v.times {
-		if window(t) != first {
+		if e.window(t) != first {
 			split = true
 			break
 		}
 	}
 	if split {
 		for i, t := range v.times {
-			w := window(t)
+			w := e.window(t)
 			groups[w] = append(groups[w], i)
 		}
 	}
 	var out []*segEntry
 	write := func(blocks []*Block) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		id, err := NewFileID(nil)
 		if err != nil {
 			return err
 		}
-		tid := e.tableID(k.ws, k.table)
-		w, err := CreateSegment(e.fs, filepath.Join(a.segDir, id.String()+segSuffix), SegmentOptions{
-			Account: a.name, ID: id, Workspace: k.ws, Table: k.table, AEK: aek,
-		})
+		s, err := e.writeSegment(ctx, a, aek, id, k, blocks, seq)
 		if err != nil {
 			return err
 		}
-		for _, b := range blocks {
-			if _, err := w.Append(b); err != nil {
-				w.Abort()
-				return err
-			}
-		}
-		m, err := w.Finish()
-		if err != nil {
-			w.Abort()
-			return err
-		}
-		d := segmentDoc{Account: a.name, Workspace: k.ws, Table: tid, Segment: id.String(),
-			Generation: m.Generation, Min: m.MinTime.UnixNano(), Max: m.MaxTime.UnixNano(),
-			Rows: m.Rows, Size: m.Size, WALSeq: seq}
-		for _, bm := range m.Blocks {
-			d.Blocks = append(d.Blocks, blockDoc{Offset: bm.Offset, Length: bm.Length, Rows: bm.Rows,
-				Min: bm.MinTime.UnixNano(), Max: bm.MaxTime.UnixNano()})
-		}
-		out = append(out, &segEntry{doc: d, id: id, key: a.key + "/" + k.ws + "/" + tid + "/" + d.Segment})
+		out = append(out, s)
 		return nil
 	}
 	if !split {
@@ -468,21 +449,72 @@ func (e *Engine) writeSegments(ctx context.Context, a *account, aek *AEK, k tkey
 		idx := groups[w]
 		var blocks []*Block
 		for lo := 0; lo < len(idx); lo += segmentBlockRows {
-			part := idx[lo:min(lo+segmentBlockRows, len(idx))]
-			b := &Block{Rows: len(part)}
-			tc := Column{Name: TimeColumn, Type: TypeDateTime, Ints: make([]int64, len(part))}
-			for j, i := range part {
-				tc.Ints[j] = v.times[i]
-			}
-			b.Columns = append(b.Columns, tc)
-			for c := range v.cols {
-				b.Columns = append(b.Columns, gatherColumn(&v.cols[c], part))
-			}
-			blocks = append(blocks, b)
+			blocks = append(blocks, v.gather(idx[lo:min(lo+segmentBlockRows, len(idx))]))
 		}
 		if err := write(blocks); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
+}
+
+// writeSegment writes blocks (rows of table k) as segment id of account a,
+// sealed under aek, and returns its catalog entry (not yet committed) with
+// WALSeq seq. On failure it removes what it wrote, as far as it can (the
+// next load deletes leftovers: they are not in the catalog).
+func (e *Engine) writeSegment(ctx context.Context, a *account, aek *AEK, id FileID, k tkey, blocks []*Block, seq uint64) (*segEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tid := e.tableID(k.ws, k.table)
+	path := a.segPath(id.String())
+	w, err := CreateSegment(e.fs, path, SegmentOptions{
+		Account: a.name, ID: id, Workspace: k.ws, Table: k.table, AEK: aek,
+	})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*segEntry, error) {
+		w.Abort()
+		// Finish may have failed before or after the rename.
+		e.fs.Remove(path + ".tmp")
+		e.fs.Remove(path)
+		return nil, err
+	}
+	for _, b := range blocks {
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
+		if _, err := w.Append(b); err != nil {
+			return fail(err)
+		}
+	}
+	m, err := w.Finish()
+	if err != nil {
+		return fail(err)
+	}
+	d := segmentDoc{Account: a.name, Workspace: k.ws, Table: tid, Segment: id.String(),
+		Generation: m.Generation, Min: m.MinTime.UnixNano(), Max: m.MaxTime.UnixNano(),
+		Rows: m.Rows, Size: m.Size, WALSeq: seq}
+	for _, bm := range m.Blocks {
+		d.Blocks = append(d.Blocks, blockDoc{Offset: bm.Offset, Length: bm.Length, Rows: bm.Rows,
+			Min: bm.MinTime.UnixNano(), Max: bm.MaxTime.UnixNano()})
+	}
+	return newSegEntry(a.key+"/"+k.ws+"/"+tid+"/"+d.Segment, id, d), nil
+}
+
+// segPath returns the path of the segment file with the given id.
+func (a *account) segPath(id string) string {
+	return filepath.Join(a.segDir, id+segSuffix)
+}
+
+// window returns the number of the SegmentWindow that holds time t (Unix
+// ns), rounding towards minus infinity.
+func (e *Engine) window(t int64) int64 {
+	win := int64(e.o.SegmentWindow)
+	w := t / win
+	if t%win < 0 {
+		w--
+	}
+	return w
 }

@@ -77,7 +77,7 @@ type segmentDoc struct {
 	Max        int64      `json:"max"` // Unix ns, inclusive
 	Rows       int        `json:"rows"`
 	Size       int64      `json:"size"`
-	WALSeq     uint64     `json:"walSeq"` // WAL floor the flush that wrote it committed
+	WALSeq     uint64     `json:"walSeq"` // WAL floor the flush that wrote it committed; for a compacted segment the largest of its inputs
 	Blocks     []blockDoc `json:"blocks"`
 }
 
@@ -99,6 +99,18 @@ type segEntry struct {
 	doc segmentDoc
 	id  FileID
 	key string
+	// refs counts the holders of the segment's file, guarded by the
+	// owning account's refMu: one for the catalog while the segment is
+	// listed in account.segs, plus one per reader (a scan iterator or a
+	// compaction). The file is removed when it drops to zero; see
+	// account.unref.
+	refs int
+}
+
+// newSegEntry returns the entry of a segment listed in the catalog (holding
+// the catalog's reference).
+func newSegEntry(key string, id FileID, d segmentDoc) *segEntry {
+	return &segEntry{doc: d, id: id, key: key, refs: 1}
 }
 
 // tableID derives the id under which a table appears in plaintext.
@@ -178,15 +190,15 @@ func (e *Engine) loadCatalog(ctx context.Context, a *account) error {
 		}
 		a.segs = a.segs[:0]
 		for _, d := range docs {
-			var s segEntry
-			if err := json.Unmarshal(d.Body, &s.doc); err != nil {
+			var sd segmentDoc
+			if err := json.Unmarshal(d.Body, &sd); err != nil {
 				return fmt.Errorf("%w: segment doc %s: %v", ErrCorrupt, d.Key, err)
 			}
-			if s.id, err = ParseFileID(s.doc.Segment); err != nil {
+			id, err := ParseFileID(sd.Segment)
+			if err != nil {
 				return fmt.Errorf("%w: segment doc %s: %v", ErrCorrupt, d.Key, err)
 			}
-			s.key = d.Key
-			a.segs = append(a.segs, &s)
+			a.segs = append(a.segs, newSegEntry(d.Key, id, sd))
 		}
 		docs, err = tx.Docs(ctx, kindPlacement, p)
 		if err != nil {

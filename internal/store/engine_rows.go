@@ -268,3 +268,18 @@ func (v *bufView) block(lo, hi int, cols map[string]bool) *Block {
 	}
 	return b
 }
+
+// gather returns the rows idx of the view, in that order, as a Block with
+// TimeGenerated and every column (copied).
+func (v *bufView) gather(idx []int) *Block {
+	b := &Block{Rows: len(idx), Columns: make([]Column, 0, len(v.cols)+1)}
+	tc := Column{Name: TimeColumn, Type: TypeDateTime, Ints: make([]int64, len(idx))}
+	for j, i := range idx {
+		tc.Ints[j] = v.times[i]
+	}
+	b.Columns = append(b.Columns, tc)
+	for c := range v.cols {
+		b.Columns = append(b.Columns, gatherColumn(&v.cols[c], idx))
+	}
+	return b
+}

@@ -3,13 +3,17 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kustodian/kustodian/internal/meta"
@@ -46,8 +50,15 @@ type BlockIterator interface {
 // before the column existed) is absent from that block: treat it as null.
 // If any account holding the workspace is not loaded or its key is refused,
 // Scan fails with that error rather than return partial results.
+//
+// The iterator holds the segments it will read: a concurrent Retain, drop
+// or compaction does not take them away from it (their files are deleted
+// when it advances past them or is closed). Close it when done; an
+// iterator dropped without Close lets go of its segments when it is garbage
+// collected.
 func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, error) {
-	it := &scanIter{e: e, min: math.MinInt64, max: math.MaxInt64, want: map[string]bool{}}
+	it := &scanIter{st: &scanState{e: e}, min: math.MinInt64, max: math.MaxInt64, want: map[string]bool{}}
+	it.cleanup = runtime.AddCleanup(it, func(st *scanState) { st.close() }, it.st)
 	if !req.TimeMin.IsZero() {
 		it.min = req.TimeMin.UnixNano()
 	}
@@ -80,8 +91,10 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 		if !a.loaded {
 			err := a.loadErr
 			a.mu.RUnlock()
+			it.Close()
 			return nil, fmt.Errorf("store: scan: account %s: %w", a.name, err)
 		}
+		st := it.st
 		for _, s := range a.segs {
 			if s.doc.Workspace != req.Workspace || s.doc.Table != tid || s.doc.Max < it.min || s.doc.Min >= it.max {
 				continue
@@ -93,21 +106,23 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 				}
 			}
 			if len(src.blocks) > 0 {
-				it.srcs = append(it.srcs, src)
+				a.ref(s)
+				st.srcs = append(st.srcs, src)
 			}
 		}
 		a.bufMu.Lock()
 		for _, m := range a.frozen {
 			if f := m[k]; f != nil && f.rows > 0 {
-				it.srcs = append(it.srcs, scanSource{acct: a, buf: f.view(k)})
+				st.srcs = append(st.srcs, scanSource{acct: a, buf: f.view(k)})
 			}
 		}
 		if f := a.live[k]; f != nil && f.rows > 0 {
-			it.srcs = append(it.srcs, scanSource{acct: a, buf: f.view(k)})
+			st.srcs = append(st.srcs, scanSource{acct: a, buf: f.view(k)})
 		}
 		a.bufMu.Unlock()
 		a.mu.RUnlock()
 		if _, err := e.o.Keys.WriteAEK(ctx, a.name); err != nil {
+			it.Close()
 			return nil, fmt.Errorf("store: scan: account %s: %w", a.name, err)
 		}
 	}
@@ -133,50 +148,64 @@ func (a *account) holds(ws string) bool {
 
 type scanSource struct {
 	acct   *account
-	seg    *segEntry
-	blocks []int // block indexes to read
+	seg    *segEntry // holds a reference, dropped by scanState.advance or close
+	blocks []int     // block indexes to read
 	buf    bufView
 }
 
 type scanIter struct {
-	e        *Engine
+	st       *scanState
+	cleanup  runtime.Cleanup
 	min, max int64
 	cols     []string
 	want     map[string]bool
-	srcs     []scanSource
-	open     *Segment // segment of srcs[0], when open
-	pos      int      // next block (index into blocks) or next buffer row
+	pos      int // next block (index into blocks) or next buffer row
+}
+
+// scanState is what a scanIter must give back: its segment references and
+// its open segment. It is apart from the iterator so that a cleanup can
+// release it when an iterator is dropped without Close.
+type scanState struct {
+	e    *Engine
+	mu   sync.Mutex // the iterator and its cleanup
+	srcs []scanSource
+	open *Segment // segment of srcs[0], when open
 }
 
 func (it *scanIter) Next(ctx context.Context) (*Block, error) {
-	for len(it.srcs) > 0 {
+	st := it.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for len(st.srcs) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		src := &it.srcs[0]
+		src := &st.srcs[0]
 		var b *Block
 		if src.seg != nil {
 			if it.pos >= len(src.blocks) {
-				it.advance()
+				st.advance()
+				it.pos = 0
 				continue
 			}
-			if it.open == nil {
+			if st.open == nil {
 				a := src.acct
-				s, err := OpenSegment(ctx, it.e.fs, filepath.Join(a.segDir, src.seg.doc.Segment+segSuffix), a.name, src.seg.id, it.e.o.Keys)
+				s, err := OpenSegment(ctx, st.e.fs, a.segPath(src.seg.doc.Segment), a.name, src.seg.id, st.e.o.Keys)
 				if err != nil {
 					return nil, fmt.Errorf("store: scan: %w", err)
 				}
-				it.open = s
+				st.open = s
 			}
 			var err error
-			b, err = it.open.ReadBlock(ctx, src.blocks[it.pos], it.cols)
+			b, err = st.open.ReadBlock(ctx, src.blocks[it.pos], it.cols)
 			if err != nil {
 				return nil, fmt.Errorf("store: scan: %w", err)
 			}
 			it.pos++
 		} else {
 			if it.pos >= src.buf.rows {
-				it.advance()
+				st.advance()
+				it.pos = 0
 				continue
 			}
 			hi := min(it.pos+segmentBlockRows, src.buf.rows)
@@ -190,23 +219,47 @@ func (it *scanIter) Next(ctx context.Context) (*Block, error) {
 	return nil, io.EOF
 }
 
-func (it *scanIter) advance() {
-	if it.open != nil {
-		it.open.Close()
-		it.open = nil
+// advance closes the first source and lets go of its segment. mu must be
+// held.
+func (st *scanState) advance() {
+	if st.open != nil {
+		st.open.Close()
+		st.open = nil
 	}
-	it.srcs = it.srcs[1:]
-	it.pos = 0
+	src := st.srcs[0]
+	st.srcs = st.srcs[1:]
+	if src.seg != nil {
+		st.release(src.acct, []*segEntry{src.seg})
+	}
+}
+
+func (st *scanState) release(a *account, segs []*segEntry) {
+	if err := st.e.releaseSegs(a, segs, false); err != nil {
+		st.e.log.Warn("store: scan: removing released segment files", "account", a.name, "err", err)
+	}
+}
+
+// close closes the open segment and lets go of every segment not yet read.
+func (st *scanState) close() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var err error
+	if st.open != nil {
+		err = st.open.Close()
+		st.open = nil
+	}
+	for _, src := range st.srcs {
+		if src.seg != nil {
+			st.release(src.acct, []*segEntry{src.seg})
+		}
+	}
+	st.srcs = nil
+	return err
 }
 
 func (it *scanIter) Close() error {
-	var err error
-	if it.open != nil {
-		err = it.open.Close()
-		it.open = nil
-	}
-	it.srcs = nil
-	return err
+	it.cleanup.Stop()
+	return it.st.close()
 }
 
 // filterTime returns the rows of b with TimeGenerated in [lo, hi), b itself
@@ -299,8 +352,9 @@ func (e *Engine) TablesIn(ctx context.Context, account, workspace string) ([]Tab
 // than before (retention), in every account, loaded or not (the catalog's
 // time ranges are plaintext, so retention needs no key). Catalog rows go
 // first, then files; a crash in between leaves orphan files that the next
-// load removes. Buffered rows are not affected. It returns the number of
-// segments deleted.
+// load removes. The file of a segment a scan iterator is still reading is
+// removed when the iterator lets go of it. Buffered rows are not affected.
+// It returns the number of segments deleted.
 func (e *Engine) Retain(ctx context.Context, workspace string, before time.Time) (int, error) {
 	cut := before.UnixNano()
 	n := 0
@@ -333,30 +387,22 @@ func (e *Engine) Retain(ctx context.Context, workspace string, before time.Time)
 		a.segs = keep
 		a.mu.Unlock()
 		n += len(victims)
-		if err := e.removeSegmentFiles(a, victims); err != nil {
+		if err := e.releaseSegs(a, victims, true); err != nil {
 			e.log.Warn("store: retain: removing segment files", "account", a.name, "err", err)
 		}
 	}
 	return n, nil
 }
 
-func (e *Engine) removeSegmentFiles(a *account, segs []*segEntry) error {
-	var first error
-	for _, s := range segs {
-		if err := e.fs.Remove(filepath.Join(a.segDir, s.doc.Segment+segSuffix)); err != nil && first == nil {
-			first = err
-		}
-	}
-	if err := e.fs.SyncDir(a.segDir); err != nil && first == nil {
-		first = err
-	}
-	return first
-}
-
 // DropAccount removes a storage account's catalog rows, then its segment
 // and WAL files (the directories themselves stay, empty). Destroying the
 // account's keys (crypto-shredding) is the key layer's part. Dropping an
-// unknown account is not an error.
+// unknown account is not an error. Scan iterators opened before may finish
+// reading the segments they hold (as far as the keys allow); each such file
+// is deleted when the last of them advances past it or is closed. (A crash
+// before that leaves files no catalog lists, like a crash in the middle of
+// DropAccount; they are under the account's keys, whose destruction
+// shreds them, and are deleted if the account id is used again.)
 func (e *Engine) DropAccount(ctx context.Context, account string) error {
 	e.mu.Lock()
 	a := e.accts[account]
@@ -387,7 +433,13 @@ func (e *Engine) DropAccount(ctx context.Context, account string) error {
 	}
 	a.unloadLocked(fmt.Errorf("%w: account dropped", ErrNotLoaded))
 	a.dropped = true
+	segs := a.segs
 	a.segs = nil
+	// Files of segments no one reads are removed below with the rest of the
+	// directory; those still read go when their last reader lets go, and
+	// a compaction in progress removes its own output when it sees dropped.
+	a.unref(segs, true)
+	keep := a.fileNamesInUse(false) // the whole catalog is gone: limbo files are orphans
 	e.mu.Lock()
 	if e.accts[account] == a {
 		delete(e.accts, account)
@@ -400,7 +452,10 @@ func (e *Engine) DropAccount(ctx context.Context, account string) error {
 			continue // never created
 		}
 		for _, n := range names {
-			if err := e.fs.Remove(filepath.Join(d, n)); err != nil && first == nil {
+			if d == a.segDir && keep[n] {
+				continue
+			}
+			if err := e.fs.Remove(filepath.Join(d, n)); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
 				first = err
 			}
 		}
@@ -418,7 +473,10 @@ func (e *Engine) DropAccount(ctx context.Context, account string) error {
 // catalog rows, sealed schemas and segment files. Records of the workspace
 // still in a WAL are not rewritten: a tombstone in the catalog (the WAL
 // sequence number at the drop) makes replay skip them until a flush moves
-// the WAL floor past it. Works for accounts that are not loaded too.
+// the WAL floor past it. Works for accounts that are not loaded too. Scan
+// iterators opened before may finish reading the segments they hold; each
+// such file is deleted when the last of them advances past it or is closed
+// (after a crash, by the next load).
 func (e *Engine) DropWorkspace(ctx context.Context, workspace string) error {
 	for _, a := range e.accounts() {
 		if err := e.dropWorkspace(ctx, a, workspace); err != nil {
@@ -465,13 +523,17 @@ func (e *Engine) dropWorkspace(ctx context.Context, a *account, ws string) error
 				return err
 			}
 		}
-		docs, err := tx.Docs(ctx, kindTable, a.key+"/"+ws+"/")
-		if err != nil {
-			return err
-		}
-		for _, d := range docs {
-			if err := tx.DeleteDoc(ctx, kindTable, d.Key); err != nil {
+		// Also segment rows this process does not list (a compaction
+		// commit with an unknown outcome), and the sealed schemas.
+		for _, kind := range []string{kindSegment, kindTable} {
+			docs, err := tx.Docs(ctx, kind, a.key+"/"+ws+"/")
+			if err != nil {
 				return err
+			}
+			for _, d := range docs {
+				if err := tx.DeleteDoc(ctx, kind, d.Key); err != nil {
+					return err
+				}
 			}
 		}
 		if err := tx.DeleteDoc(ctx, kindPlacement, a.key+"/"+ws); err != nil {
@@ -515,10 +577,7 @@ func (e *Engine) dropWorkspace(ctx context.Context, a *account, ws string) error
 	}
 	a.bufMu.Unlock()
 	a.mu.Unlock()
-	if len(victims) > 0 {
-		return e.removeSegmentFiles(a, victims)
-	}
-	return nil
+	return e.releaseSegs(a, victims, true)
 }
 
 // Workspaces returns the workspaces that have data in an account, sorted.

@@ -424,9 +424,10 @@ func TestEngineAppendValidation(t *testing.T) {
 	sameIDs(t, got, idRange(0, 3))
 }
 
-// TestEngineCrash appends concurrently while flushing, crashes the MemFS at
-// a random point, reopens, and checks that every acknowledged row is there
-// exactly once, that no row appears twice, and that every segment reads.
+// TestEngineCrash appends concurrently while flushing and compacting,
+// crashes the MemFS at a random point, reopens, and checks that every
+// acknowledged row is there exactly once, that no row appears twice, and
+// that every segment reads.
 func TestEngineCrash(t *testing.T) {
 	ctx := context.Background()
 	env := newTestEnv(t, true)
@@ -439,6 +440,7 @@ func TestEngineCrash(t *testing.T) {
 		iterations = 8
 	}
 	accounts := []string{"shared", "cluster-a"}
+	var compacted CompactStats
 	for iter := range iterations {
 		proc := &crashFS{mem: mem}
 		e := env.open(t, func(o *EngineOptions) { o.SegmentWindow = 10 * time.Minute; o.FS = proc })
@@ -487,10 +489,22 @@ func TestEngineCrash(t *testing.T) {
 				e.Flush(ctx)
 			}
 		}()
+		// Compaction merges the small segments meanwhile.
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				e.Compact(ctx)
+			}
+		})
 		time.Sleep(time.Duration(rnd.IntN(15000)) * time.Microsecond)
 		proc.crash()
 		close(stop)
 		wg.Wait()
+		compacted.add(e.Stats().Compacted)
 
 		e = env.open(t)
 		all := map[int64]int{}
@@ -524,7 +538,7 @@ func TestEngineCrash(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("nothing was acknowledged")
 	}
-	t.Logf("%d acknowledged rows over %d crashes", len(acked), iterations)
+	t.Logf("%d acknowledged rows over %d crashes; compacted %+v", len(acked), iterations, compacted)
 }
 
 // snapshotFiles returns path → contents of every file under dir.
@@ -869,16 +883,41 @@ var slogDiscard = slog.New(slog.DiscardHandler)
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
-// hookFS wraps an FS with failure hooks.
+// hookFS wraps an FS with failure hooks. Hooks are set while no engine
+// works on the FS, or through set.
 type hookFS struct {
 	vfs.FS
-	remove func(name string) error
-	rename func(oldname, newname string) error
+	mu      sync.Mutex
+	remove  func(name string) error
+	rename  func(oldname, newname string) error
+	syncDir func(dir string) error
+}
+
+// set changes the hooks under the lock.
+func (h *hookFS) set(fn func(h *hookFS)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fn(h)
+}
+
+func (h *hookFS) SyncDir(dir string) error {
+	h.mu.Lock()
+	hook := h.syncDir
+	h.mu.Unlock()
+	if hook != nil {
+		if err := hook(dir); err != nil {
+			return err
+		}
+	}
+	return h.FS.SyncDir(dir)
 }
 
 func (h *hookFS) Remove(name string) error {
-	if h.remove != nil {
-		if err := h.remove(name); err != nil {
+	h.mu.Lock()
+	hook := h.remove
+	h.mu.Unlock()
+	if hook != nil {
+		if err := hook(name); err != nil {
 			return err
 		}
 	}
@@ -886,8 +925,11 @@ func (h *hookFS) Remove(name string) error {
 }
 
 func (h *hookFS) Rename(oldname, newname string) error {
-	if h.rename != nil {
-		if err := h.rename(oldname, newname); err != nil {
+	h.mu.Lock()
+	hook := h.rename
+	h.mu.Unlock()
+	if hook != nil {
+		if err := hook(oldname, newname); err != nil {
 			return err
 		}
 	}
