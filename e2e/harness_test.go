@@ -51,6 +51,8 @@ type options struct {
 	// keyOutageGrace and outageBuffering as in server.Config.
 	keyOutageGrace  time.Duration
 	outageBuffering string
+	// compactInterval as in server.Config (zero: compaction off).
+	compactInterval time.Duration
 }
 
 func start(t testing.TB, o options) *env {
@@ -74,7 +76,7 @@ func start(t testing.TB, o options) *env {
 		FeatureApproval: o.featureApproval, Log: log,
 		PKCS11Module: o.pkcs11Module, PKCS11TokenLabel: o.pkcs11TokenLabel, PKCS11PIN: o.pkcs11PIN, SoftwareHSM: o.softwareHSM,
 		ClusterSoftDeleteRetention: o.clusterRetention, PurgeInterval: o.purgeInterval,
-		KeyOutageGrace: o.keyOutageGrace, OutageBuffering: o.outageBuffering,
+		KeyOutageGrace: o.keyOutageGrace, OutageBuffering: o.outageBuffering, CompactInterval: o.compactInterval,
 	})
 	if err != nil {
 		cancel()

@@ -150,6 +150,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.KeyRefreshInterval, "key-refresh-interval", server.DefaultKeyRefreshInterval, "how often customer keys are unwrapped again (6s to 60s)")
 	fs.DurationVar(&cfg.KeyOutageGrace, "key-outage-grace", server.DefaultKeyOutageGrace, "how long cached account keys outlive transient key vault failures")
 	fs.StringVar(&cfg.OutageBuffering, "outage-buffering", server.DefaultOutageBuffering, "while a customer key is unavailable: platform (buffer ingestion under the platform key) or reject")
+	fs.DurationVar(&cfg.CompactInterval, "compact-interval", server.DefaultCompactInterval, "how often the log store merges small segments (0 disables)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	if err := parseFlags(fs, args); err != nil {

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kustodian/kustodian/internal/store"
 )
 
 // Config is the server's configuration. cmd/kustodian fills it from flags
@@ -52,6 +54,9 @@ type Config struct {
 	// OutageBuffering is "platform" (buffer ingestion under the platform key
 	// while a customer key is unavailable) or "reject".
 	OutageBuffering string
+	// CompactInterval is how often the log store merges small segments;
+	// zero or negative disables compaction.
+	CompactInterval time.Duration
 	// PurgeInterval is how often expired soft-deleted resources are purged.
 	PurgeInterval time.Duration
 	// ShutdownTimeout bounds the graceful drain of requests.
@@ -68,6 +73,7 @@ const (
 	DefaultFeatureApproval            = "auto"
 	DefaultClusterSoftDeleteRetention = 14 * 24 * time.Hour
 	DefaultVaultDNSSuffix             = "vault.localhost"
+	DefaultCompactInterval            = store.DefaultCompactInterval
 	DefaultKeyRefreshInterval         = 30 * time.Second
 	DefaultKeyOutageGrace             = 30 * time.Minute
 	DefaultOutageBuffering            = "platform"

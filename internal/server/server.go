@@ -253,6 +253,7 @@ func (s *Server) init(ctx context.Context) error {
 		Name: "kustodian_outage_buffered_rows_total", Help: "Rows buffered under the platform key while a customer key was unavailable.",
 	})
 	s.registry.MustRegister(ingestRows, s.outageRows)
+	s.registerStoreMetrics()
 	mux.Handle("/api/logs", s.instrument("ingest", ingest.NewCollector(ingest.Options{
 		Directory: ingestDirectory{s}, Sink: ingestSink{s}, Log: log,
 		Observe: func(code string, rows int) { ingestRows.Add(float64(rows)) },
@@ -364,6 +365,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err == nil {
 		eng, err = store.OpenEngine(ctx, store.EngineOptions{
 			Dir: s.state.DataDir + "/data", Catalog: s.state.Store, Keys: storeKeys{s.keys.m}, TableIDKey: tableKey, Log: log,
+			CompactInterval: compactInterval(s.cfg.CompactInterval),
 		})
 	}
 	if err == nil {
@@ -547,4 +549,38 @@ func writeText(w http.ResponseWriter, code int, s string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(s))
+}
+
+// compactInterval maps the configured interval to the engine's option:
+// zero or negative disables compaction.
+func compactInterval(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
+}
+
+// registerStoreMetrics exports the log store's compaction counters.
+func (s *Server) registerStoreMetrics() {
+	stat := func(f func(store.EngineStats) int64) func() float64 {
+		return func() float64 {
+			if eng := s.engine.Load(); eng != nil {
+				return float64(f(eng.Stats()))
+			}
+			return 0
+		}
+	}
+	for _, m := range []struct {
+		name, help string
+		f          func(store.EngineStats) int64
+	}{
+		{"kustodian_compaction_passes_total", "Compaction passes over the storage accounts.", func(st store.EngineStats) int64 { return st.CompactPasses }},
+		{"kustodian_compaction_errors_total", "Compaction passes that failed (retried at the next pass).", func(st store.EngineStats) int64 { return st.CompactErrors }},
+		{"kustodian_compaction_segments_in_total", "Small segments merged away by compaction.", func(st store.EngineStats) int64 { return int64(st.Compacted.SegmentsIn) }},
+		{"kustodian_compaction_segments_out_total", "Segments written by compaction.", func(st store.EngineStats) int64 { return int64(st.Compacted.SegmentsOut) }},
+		{"kustodian_compaction_rows_total", "Rows rewritten by compaction.", func(st store.EngineStats) int64 { return st.Compacted.Rows }},
+		{"kustodian_compaction_bytes_written_total", "Bytes of segments written by compaction.", func(st store.EngineStats) int64 { return st.Compacted.BytesOut }},
+	} {
+		s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help}, stat(m.f)))
+	}
 }

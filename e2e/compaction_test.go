@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCompactionMergesSmallSegments: every restart flushes the buffered rows
+// into a small segment; a server with a short --compact-interval merges
+// them, the metrics say so, the files on disk shrink in number and every
+// row is still there, through the Query API and across another restart.
+func TestCompactionMergesSmallSegments(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	e, tok := setup(t, options{dataDir: dir, listen: addr}, "rg")
+	e.mkWorkspace(t, tok, "rg", "ws-compact", "eastus")
+	ws, key := e.workspaceKeys(t, tok, "rg", "ws-compact")
+	const rounds, perRound = 4, 25
+	for r := range rounds {
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := range perRound {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"round":%d,"i":%d,"msg":"row %d of round %d"}`, r, i, i, r)
+		}
+		b.WriteByte(']')
+		expect(t, e.postLogs(t, ws, key, "Compact", b.String()), http.StatusOK, "")
+		e.stop() // flushes: one more small segment
+		e = start(t, options{dataDir: dir, listen: addr})
+	}
+	before := segmentFiles(t, dir)
+	if before < rounds {
+		t.Fatalf("%d segment files before compaction, want at least %d", before, rounds)
+	}
+	e.stop()
+	e = start(t, options{dataDir: dir, listen: addr, compactInterval: 100 * time.Millisecond})
+	deadline := time.Now().Add(15 * time.Second)
+	for metric(t, e, "kustodian_compaction_segments_in_total") < rounds {
+		if time.Now().After(deadline) {
+			t.Fatalf("no compaction within 15s: segments in = %v", metric(t, e, "kustodian_compaction_segments_in_total"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// One group, or two when the rounds straddle a segment window (hour).
+	in := int(metric(t, e, "kustodian_compaction_segments_in_total"))
+	out := int(metric(t, e, "kustodian_compaction_segments_out_total"))
+	if out < 1 || out > 2 || out >= in {
+		t.Fatalf("compaction merged %d segments into %d", in, out)
+	}
+	if after := segmentFiles(t, dir); after != before-in+out {
+		t.Fatalf("%d segment files after compaction, want %d", after, before-in+out)
+	}
+	check := func() {
+		t.Helper()
+		if n, err := e.count(t, e.logsClient(t), ws, "Compact_CL | count"); err != nil || n != rounds*perRound {
+			t.Fatalf("count = %d, %v; want %d", n, err, rounds*perRound)
+		}
+		if n, err := e.count(t, e.logsClient(t), ws, "Compact_CL | where round_d == 2 and i_d == 7 | count"); err != nil || n != 1 {
+			t.Fatalf("needle count = %d, %v; want 1", n, err)
+		}
+	}
+	check()
+	e.stop()
+	e = start(t, options{dataDir: dir, listen: addr})
+	check()
+}
+
+// segmentFiles counts the segment files under the data directory.
+func segmentFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".seg") {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// metric returns the value of an unlabelled metric from /metrics.
+func metric(t *testing.T, e *env, name string) float64 {
+	t.Helper()
+	resp, err := e.client.Get(e.endpoint + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
+}
