@@ -18,12 +18,14 @@ import (
 const (
 	// DefaultCompactInterval is how often Run compacts small segments.
 	DefaultCompactInterval = 5 * time.Minute
-	// DefaultCompactMinRows: a segment with fewer rows (four full blocks)
-	// is small.
-	DefaultCompactMinRows = 4 * segmentBlockRows
-	// DefaultCompactMaxRows bounds a compacted segment to sixteen full
-	// blocks.
-	DefaultCompactMaxRows = 16 * segmentBlockRows
+	// DefaultCompactMinRows: a segment with fewer rows (half a block) is
+	// small. Larger ones cost little per row (a footer, a catalog row) and
+	// are left alone.
+	DefaultCompactMinRows = segmentBlockRows / 2
+	// DefaultCompactMaxRows bounds a compacted segment to two full blocks.
+	// A group is merged in memory: this bounds that memory (about 70 MiB
+	// of genlogs-like rows), which must fit beside ingestion.
+	DefaultCompactMaxRows = 2 * segmentBlockRows
 	// compactMaxInputs bounds the segments merged into one.
 	compactMaxInputs = 1024
 )

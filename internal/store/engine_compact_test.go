@@ -354,9 +354,11 @@ func TestCompactManyBlocks(t *testing.T) {
 	env := newTestEnv(t, true)
 	e := env.open(t, noCompact)
 	defer e.Close(ctx)
-	// Two interleaved flushes: the merged rows must be sorted.
-	for i := range 2 {
-		r := testRows(testWS1, secretTable, int64(i*40000), 40000, hour0.Add(time.Duration(i)*time.Millisecond), 2*time.Millisecond)
+	// Three interleaved flushes of small segments: the merged rows must be
+	// sorted.
+	const per, n = 30000, 3
+	for i := range n {
+		r := testRows(testWS1, secretTable, int64(i*per), per, hour0.Add(time.Duration(i)*time.Millisecond), n*time.Millisecond)
 		if err := e.Append(ctx, "a", []Rows{r}); err != nil {
 			t.Fatal(err)
 		}
@@ -365,7 +367,7 @@ func TestCompactManyBlocks(t *testing.T) {
 		}
 	}
 	st := mustCompact(t, e)
-	if st.Groups != 1 || st.Rows != 80000 {
+	if st.Groups != 1 || st.Rows != n*per {
 		t.Fatalf("stats %+v", st)
 	}
 	segs := catalogSegs(t, env, "a")
@@ -373,11 +375,11 @@ func TestCompactManyBlocks(t *testing.T) {
 		t.Fatalf("%d segments", len(segs))
 	}
 	for _, d := range segs {
-		if len(d.Blocks) != 2 || d.Blocks[0].Rows != segmentBlockRows || d.Blocks[1].Rows != 80000-segmentBlockRows {
+		if len(d.Blocks) != 2 || d.Blocks[0].Rows != segmentBlockRows || d.Blocks[1].Rows != n*per-segmentBlockRows {
 			t.Fatalf("blocks %+v", d.Blocks)
 		}
 		prev := int64(-1 << 63)
-		next := int64(0) // ids interleave: 0, 40000, 1, 40001, ...
+		next := int64(0) // ids interleave: 0, 30000, 60000, 1, 30001, ...
 		for _, b := range readSegment(t, env, env.fs, "a", d) {
 			ids := b.Column("id_d").Ints
 			for i, ts := range b.Column(TimeColumn).Ints {
@@ -385,7 +387,7 @@ func TestCompactManyBlocks(t *testing.T) {
 					t.Fatal("not sorted by time")
 				}
 				prev = ts
-				want := next/2 + (next%2)*40000
+				want := next/n + (next%n)*per
 				if ids[i] != want {
 					t.Fatalf("row %d has id %d, want %d", next, ids[i], want)
 				}
@@ -397,7 +399,7 @@ func TestCompactManyBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameIDs(t, got, idRange(0, 80000))
+	sameIDs(t, got, idRange(0, n*per))
 }
 
 // TestCompactSchemaEvolution merges segments whose columns differ: the
