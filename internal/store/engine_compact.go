@@ -23,8 +23,8 @@ const (
 	// are left alone.
 	DefaultCompactMinRows = segmentBlockRows / 2
 	// DefaultCompactMaxRows bounds a compacted segment to two full blocks.
-	// A group is merged in memory: this bounds that memory (about 70 MiB
-	// of genlogs-like rows), which must fit beside ingestion.
+	// A group is merged in memory: this bounds that memory to two blocks'
+	// worth of decoded rows, which must fit beside ingestion.
 	DefaultCompactMaxRows = 2 * segmentBlockRows
 	// compactMaxInputs bounds the segments merged into one.
 	compactMaxInputs = 1024
