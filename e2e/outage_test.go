@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,14 +67,23 @@ func TestOutageDrill(t *testing.T) {
 // TestOutageBufferUnderPlatformKey is the seed's live-site outage: past the
 // grace the cluster's account is Unavailable, queries fail, ingestion is
 // kept under the platform key; when the vault returns, the buffer is
-// re-encrypted under the customer's key, its platform copy destroyed, and
-// every row is queryable. With --outage-buffering reject, ingestion is
-// refused (503) instead.
+// re-encrypted under the customer's key, its platform copy destroyed (keys
+// and files), and every row is queryable exactly once, also after a
+// restart. With --outage-buffering reject, ingestion is refused (503)
+// instead.
 func TestOutageBufferUnderPlatformKey(t *testing.T) {
 	for _, mode := range []string{"platform", "reject"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			e, tok := setup(t, options{keyOutageGrace: time.Millisecond, outageBuffering: mode}, "rg")
+			dir := t.TempDir()
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := l.Addr().String()
+			l.Close()
+			opts := options{dataDir: dir, listen: addr, keyOutageGrace: time.Millisecond, outageBuffering: mode}
+			e, tok := setup(t, opts, "rg")
 			c := e.readyCluster(t, tok, "rg", "buf-cluster", "eastus", "LogAnalytics")
 			clusterID := str(t, c, "properties", "clusterId")
 			vault := e.newVault(t, tok, "rg", "buf-kv-"+mode, true, e.clusterPrincipal(t, tok, "rg", "buf-cluster"))
@@ -98,24 +112,77 @@ func TestOutageBufferUnderPlatformKey(t *testing.T) {
 				expect(t, r, http.StatusServiceUnavailable, "")
 			} else {
 				expect(t, r, http.StatusOK, "")
+				// A column the cluster account has not seen yet.
+				expect(t, e.postLogs(t, ws, key, "Buf", `[{"a":6,"note":"outage"},{"a":7,"note":"outage"}]`), http.StatusOK, "")
+			}
+			outageDir := filepath.Join(dir, "data", "outage%2F"+strings.ToLower(clusterID))
+			if mode == "platform" && len(filesUnder(t, outageDir)) == 0 {
+				t.Fatal("no outage buffer on disk")
 			}
 
 			expect(t, e.do(http.MethodDelete, "/admin/outages/buf-kv-"+mode, tok, ""), http.StatusOK, "")
 			if st := e.accountState(t, tok, clusterID); st != "Available" {
 				t.Fatalf("state after the outage = %s", st)
 			}
-			want := int64(5)
+			want, wantNotes := int64(7), int64(2)
 			if mode == "reject" {
-				want = 2
+				want, wantNotes = 2, 0
 			}
-			if n, err := e.count(t, logs, ws, "Buf_CL | count"); err != nil || n != want {
-				t.Fatalf("count after the outage = %d, %v (want %d)", n, err, want)
+			check := func() {
+				t.Helper()
+				logs := e.logsClient(t)
+				if n, err := e.count(t, logs, ws, "Buf_CL | count"); err != nil || n != want {
+					t.Fatalf("count after the outage = %d, %v (want %d)", n, err, want)
+				}
+				// Every row once: no row copied twice by the drain.
+				for a := int64(1); a <= 7; a++ {
+					wantA := int64(1)
+					if a > want {
+						wantA = 0
+					}
+					if n, err := e.count(t, logs, ws, fmt.Sprintf("Buf_CL | where a_d == %d | count", a)); err != nil || n != wantA {
+						t.Fatalf("rows with a = %d: %d, %v (want %d)", a, n, err, wantA)
+					}
+				}
+				if mode == "platform" {
+					if n, err := e.count(t, logs, ws, `Buf_CL | where note_s == "outage" | count`); err != nil || n != wantNotes {
+						t.Fatalf("rows with the outage's new column: %d, %v (want %d)", n, err, wantNotes)
+					}
+				}
+				// The platform copy is gone: keys and files.
+				r := e.do(http.MethodGet, "/admin/accounts", tok, "")
+				if strings.Contains(string(r.body), "outage/") {
+					t.Fatalf("the outage buffer survived the drain: %s", r.body)
+				}
+				if files := filesUnder(t, outageDir); len(files) != 0 {
+					t.Fatalf("the outage buffer's files survived the drain: %v", files)
+				}
 			}
-			// The platform copy is gone.
-			r = e.do(http.MethodGet, "/admin/accounts", tok, "")
-			if strings.Contains(string(r.body), "outage/") {
-				t.Fatalf("the outage buffer survived the drain: %s", r.body)
-			}
+			check()
+			// A restart finds nothing more to drain and nothing twice.
+			e.stop()
+			e = start(t, opts)
+			check()
 		})
 	}
+}
+
+// filesUnder returns the files (not directories) under dir, which may not
+// exist.
+func filesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

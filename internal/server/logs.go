@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kustodian/kustodian/internal/audit"
@@ -137,27 +138,43 @@ func (k ingestSink) Append(ctx context.Context, ws *ingest.Workspace, b *ingest.
 		return err
 	}
 	rows := []store.Rows{toRows(b)}
-	err := eng.Append(ctx, account, rows)
-	switch {
-	case errors.Is(err, kek.ErrKeyRevoked):
-		return fmt.Errorf("%w: %v", ingest.ErrRevoked, err)
-	case errors.Is(err, kek.ErrKeyUnavailable) && k.s.cfg.OutageBuffering == "platform" && strings.HasPrefix(account, "cluster/"):
-		// The seed's outage behaviour: keep the data under the platform key
-		// until the customer key returns, then move it under the CMK.
-		outage := outageAccount(account)
-		if err := k.s.keys.m.EnsurePlatform(ctx, outage); err != nil {
-			return err
+	for attempt := 1; ; attempt++ {
+		err := eng.Append(ctx, account, rows)
+		switch {
+		case errors.Is(err, kek.ErrKeyRevoked):
+			return fmt.Errorf("%w: %v", ingest.ErrRevoked, err)
+		case errors.Is(err, kek.ErrKeyUnavailable) && k.s.cfg.OutageBuffering == "platform" && strings.HasPrefix(account, "cluster/"):
+			// The seed's outage behaviour: keep the data under the platform key
+			// until the customer key returns, then move it under the CMK.
+			outage := outageAccount(account)
+			if err := k.s.keys.m.EnsurePlatform(ctx, outage); err != nil {
+				return err
+			}
+			err := eng.Append(ctx, outage, rows)
+			if errors.Is(err, store.ErrAccountMoving) && attempt < maxIngestAttempts {
+				// The customer key came back after the first try and the
+				// buffer is being moved under it: the cluster account
+				// takes the data now.
+				continue
+			}
+			if errors.Is(err, store.ErrAccountMoving) || errors.Is(err, store.ErrNotLoaded) {
+				return fmt.Errorf("%w: %v", ingest.ErrUnavailable, err)
+			}
+			if err != nil {
+				return err
+			}
+			k.s.outageRows.Add(float64(b.Rows))
+			return nil
+		case errors.Is(err, kek.ErrKeyUnavailable), errors.Is(err, store.ErrNotLoaded), errors.Is(err, store.ErrAccountMoving):
+			return fmt.Errorf("%w: %v", ingest.ErrUnavailable, err)
 		}
-		if err := eng.Append(ctx, outage, rows); err != nil {
-			return err
-		}
-		k.s.outageRows.Add(float64(b.Rows))
-		return nil
-	case errors.Is(err, kek.ErrKeyUnavailable), errors.Is(err, store.ErrNotLoaded):
-		return fmt.Errorf("%w: %v", ingest.ErrUnavailable, err)
+		return err
 	}
-	return err
 }
+
+// maxIngestAttempts bounds the tries of one ingested batch when the customer
+// key flaps between its account and the outage buffer.
+const maxIngestAttempts = 3
 
 // outageAccount is the platform-key account that buffers a cluster
 // account's ingestion while its customer key is unavailable.
@@ -165,12 +182,23 @@ func outageAccount(clusterAccount string) string {
 	return "outage/" + strings.TrimPrefix(clusterAccount, "cluster/")
 }
 
+// drainMu runs one drain at a time (the key refresh loop and the admin API
+// both refresh keys).
+var drainMu sync.Mutex
+
 // drainOutageBuffers moves every outage buffer whose cluster key is
 // available again into the cluster's account (re-encrypting it under the
 // customer's key) and destroys the platform copy: its rows, files and keys.
-// A crash during a drain can leave rows in both places; a later drain
-// copies them again (at-least-once: nothing acknowledged is lost).
+// The move is exactly once (store.Engine.MoveAccount): each batch of
+// segments leaves the buffer and enters the cluster account in one catalog
+// transaction, so a crash at any point leaves every row in exactly one of
+// them and the next drain moves the rest. From the start of the move the
+// buffer refuses new rows (ingestion then writes to the cluster account,
+// whose key is back), so no acknowledged row is written to it after its
+// last batch and dropped with it.
 func (s *Server) drainOutageBuffers(ctx context.Context) {
+	drainMu.Lock()
+	defer drainMu.Unlock()
 	eng := s.engine.Load()
 	accounts, err := s.keys.accounts(ctx)
 	if err != nil {
@@ -205,49 +233,17 @@ func (s *Server) drainOutageBuffers(ctx context.Context) {
 	}
 }
 
-func (s *Server) drainOne(ctx context.Context, eng *store.Engine, outage, target string) (int, error) {
-	moved := 0
-	for _, ws := range eng.Workspaces(outage) {
-		tables, err := eng.TablesIn(ctx, outage, ws)
-		if err != nil {
-			return moved, err
-		}
-		for _, t := range tables {
-			var cols []string
-			for _, c := range t.Columns {
-				cols = append(cols, c.Name)
-			}
-			it, err := eng.Scan(ctx, store.ScanRequest{Account: outage, Workspace: ws, Table: t.Name, Columns: cols})
-			if err != nil {
-				return moved, err
-			}
-			for {
-				blk, err := it.Next(ctx)
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					it.Close()
-					return moved, err
-				}
-				rows := store.Rows{Workspace: ws, Table: t.Name}
-				for _, c := range blk.Columns {
-					if c.Name == store.TimeColumn {
-						rows.TimeGenerated = c.Ints
-					} else {
-						rows.Columns = append(rows.Columns, c)
-					}
-				}
-				if err := eng.Append(ctx, target, []store.Rows{rows}); err != nil {
-					it.Close()
-					return moved, err
-				}
-				moved += blk.Rows
-			}
-			it.Close()
-		}
+// drainOne moves the outage buffer's data into the cluster account and
+// returns the number of rows moved. The buffer is left empty and closed to
+// ingestion, for the caller to drop.
+func (s *Server) drainOne(ctx context.Context, eng *store.Engine, outage, target string) (int64, error) {
+	st, err := eng.MoveAccount(ctx, outage, target)
+	if err != nil {
+		return st.Rows, err
 	}
-	return moved, nil
+	s.cfg.Log.Debug("outage buffer moved", "from", outage, "to", target, "segments", st.Segments,
+		"batches", st.Batches, "bytes", st.BytesOut)
+	return st.Rows, nil
 }
 
 // queryData exposes one workspace's tables to the query engine.

@@ -180,7 +180,8 @@
 // the block format above, uncompressed — the WAL compresses the record),
 // appends them as one group-committed WAL entry sealed under the account's
 // current generation (Keys.WriteAEK), and only then buffers them. Nil means
-// fsynced.
+// fsynced. An account that MoveAccount is moving away (or has moved) takes
+// no Appends: they fail with ErrAccountMoving and write nothing.
 //
 // Catalog (meta docs, keys prefixed "{account}/"):
 //
@@ -188,7 +189,8 @@
 //	store.placement  {account}/{workspace}            the account holds data of the workspace
 //	store.segment    {account}/{ws}/{tableid}/{seg}   account, workspace, table id, segment id,
 //	                                                  generation, min/max time, rows, size,
-//	                                                  WAL floor of its flush, per-block offset,
+//	                                                  WAL floor of its flush (0 if moved from
+//	                                                  another account), per-block offset,
 //	                                                  length, rows, min/max time
 //	store.table      {account}/{ws}/{tableid}         sealed schema (below) and its generation
 //	store.wsdrop     {account}/{ws}                   tombstone: WAL sequence at DropWorkspace
@@ -243,7 +245,12 @@
 // Scan visits every account holding the workspace: catalog segments pruned
 // by segment and block time ranges, then frozen and live buffers; it reads
 // only TimeGenerated and the requested columns and filters rows to
-// [TimeMin, TimeMax). Retain deletes whole segments whose max time is before
+// [TimeMin, TimeMax). It takes its sources while holding the read locks of
+// all accounts together (in order of account name; if an account was
+// created meanwhile it starts again), so that a MoveAccount commit, which
+// holds the write locks of its two accounts, is wholly before or after it:
+// every row is seen once. A dropped account is skipped, and so is the key
+// check of an account moved away that gives the scan nothing. Retain deletes whole segments whose max time is before
 // the cut (catalog first, files second). DropWorkspace deletes segments,
 // schemas and placements and writes a tombstone so that the workspace's
 // records still in a WAL are not replayed; DropAccount deletes the account's
@@ -256,9 +263,10 @@
 // iterator takes one (while holding the account's lock, so the segment is
 // certainly listed) on every segment it will read and drops it when it
 // moves past that segment or is closed (or, if dropped without Close, when
-// it is garbage collected); a compaction takes one on each input. Retain,
-// DropWorkspace, DropAccount and a compaction's commit remove segments from
-// the catalog (one transaction) and then drop the catalog's reference;
+// it is garbage collected); a compaction or a move takes one on each input.
+// Retain, DropWorkspace, DropAccount and a compaction's or move's commit
+// remove segments from the catalog (one transaction) and then drop the
+// catalog's reference;
 // whoever drops the last one deletes the file. So a scan never meets a
 // missing file, and a segment removed while no one reads it is deleted at
 // once. For crypto-shredding this means: after DropAccount or DropWorkspace
@@ -267,7 +275,7 @@
 // last of them is closed. Files left by a crash (between a catalog commit
 // and the deletion, or before a commit) are listed by no catalog entry and
 // deleted when the account is next loaded; load keeps only files that are
-// catalogued, still read, or being written by a compaction.
+// catalogued, still read, or being written by a compaction or a move.
 //
 // Compaction (Engine.Compact; Run calls it every CompactInterval, default
 // five minutes, never when negative) merges small segments — fewer than
@@ -316,9 +324,61 @@
 // later than before). Engine.Stats returns cumulative counters (passes,
 // errors, segments in and out, rows, bytes) for the server to export.
 //
+// # Moving an account's data
+//
+// Engine.MoveAccount(from, to) moves everything of one account into
+// another, exactly once; the server uses it to put an outage buffer (under
+// the platform key) under its cluster's customer key, then drops the
+// buffer and destroys its keys. It is the cross-account cousin of
+// compaction:
+//
+//  1. Keys first: to's write key and every generation from's segments are
+//     under; if one is refused, nothing changes. A column whose type in to
+//     differs from from's fails the move here too.
+//  2. from is closed: under its write lock (which waits for Appends in
+//     flight) it is marked moving; later Appends fail with
+//     ErrAccountMoving (the server answers 503, or writes to to when its
+//     key is back). The mark is in memory only: a restart opens from again
+//     and the server runs the move again. A failed move clears it; a
+//     successful one keeps it until the caller drops from.
+//  3. from is flushed: all its rows are in catalogued segments.
+//  4. In batches of segments (at most 64 or 256 MiB): each segment is read
+//     block by block with all columns under from's keys and written as a
+//     new segment of to under to's current write key (same workspace,
+//     table id, blocks and time range; ".tmp", rename; registered with to
+//     like a compaction's output). Then the commit, holding to's flushMu
+//     (so no flush of to seals an older schema over the new one) and the
+//     write locks of both accounts (in order of name): it re-checks that
+//     every input is still listed (a concurrent Retain wins: the batch is
+//     deleted and planned again) and the column types against what to
+//     knows now, runs ONE catalog transaction — check that from's segment
+//     rows exist, delete them, put the copies' rows, to's sealed schemas
+//     (the union of to's columns and the moved ones, under to's key) and
+//     to's placement of each workspace — and swaps the in-memory lists.
+//     A DropWorkspace waits for the batch in progress, and later batches
+//     for it (Engine.dropMu), so a move cannot copy a workspace into an
+//     account the drop has already passed.
+//
+// Crash safety is compaction's: before a commit the copies are orphans of
+// to and from is intact, so the next MoveAccount moves that batch again;
+// after it from's files are the orphans; the next load deletes orphans.
+// Each row is therefore in exactly one account at every point. A commit
+// whose outcome is unknown (the transaction errs and reading it back
+// fails) keeps the copies until a restart and refuses further moves out of
+// from until then. A scan opened before a commit reads from's files to the
+// end; they are deleted when it lets go.
+//
+// Lock order: within an account compactMu (one compaction or move out of
+// the account at a time), flushMu, mu, bufMu, with refMu a leaf; across
+// accounts the source's compactMu, then dropMu, then the target's flushMu,
+// then the mu of each account in order of name. Scan takes read locks only
+// in that order, and no one takes a compactMu or flushMu while holding an
+// account's mu, so neither Scan nor a move can deadlock with flush,
+// compaction, Recover or each other.
+//
 // # Not yet done
 //
-// Caches and the outage buffer. Sorting rows by time inside a segment
+// Caches. Sorting rows by time inside a segment
 // written by a flush (compaction sorts). A WAL poisoned by a failed write
 // or fsync makes the account's Appends fail until the engine is reopened.
 // DropAccount leaves the empty directories (vfs has no directory removal).

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,6 +73,13 @@ type EngineOptions struct {
 	// CompactMaxRows bounds the rows of a segment that compaction writes;
 	// zero means DefaultCompactMaxRows.
 	CompactMaxRows int
+
+	// moveBatchSegments bounds the segments of one MoveAccount batch; zero
+	// means moveBatchSegments (tests make batches small).
+	moveBatchSegments int
+	// scanLocked, if set, is called by Scan after it has taken the sources
+	// of an account, with the locks of all accounts held (tests).
+	scanLocked func(account string)
 }
 
 // ErrNotLoaded is wrapped (together with the key layer's error, when there
@@ -86,9 +95,16 @@ type Engine struct {
 	fs    vfs.FS
 	log   *slog.Logger
 	kick  chan struct{}
-	mu    sync.Mutex // guards accounts and closed
+	mu    sync.Mutex // guards accts, acctGen and done
 	accts map[string]*account
-	done  bool
+	// acctGen counts the accounts created since OpenEngine: Scan checks
+	// that its set of accounts did not grow while it took their locks.
+	acctGen uint64
+	done    bool
+	// dropMu: DropWorkspace holds it exclusively, each batch of a
+	// MoveAccount shared, so that no batch copies rows of a workspace that
+	// a drop has removed from the target but not yet from the source.
+	dropMu sync.RWMutex
 
 	statsMu sync.Mutex
 	stats   EngineStats
@@ -135,6 +151,9 @@ func OpenEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 	}
 	if o.CompactMaxRows <= 0 {
 		o.CompactMaxRows = DefaultCompactMaxRows
+	}
+	if o.moveBatchSegments <= 0 {
+		o.moveBatchSegments = moveBatchSegments
 	}
 	o.TableIDKey = append([]byte(nil), o.TableIDKey...)
 	e := &Engine{o: o, fs: o.FS, log: o.Log, kick: make(chan struct{}, 1), accts: map[string]*account{}}
@@ -212,7 +231,29 @@ func (e *Engine) account(ctx context.Context, name string, create bool) (*accoun
 	a := e.newAccount(name)
 	a.loadErr = ErrNotLoaded
 	e.accts[name] = a
+	e.acctGen++
 	return a, nil
+}
+
+// accountsSorted returns every account in order of name (the lock order
+// between accounts) and the count of accounts created so far.
+func (e *Engine) accountsSorted() ([]*account, uint64) {
+	e.mu.Lock()
+	out := make([]*account, 0, len(e.accts))
+	for _, a := range e.accts {
+		out = append(out, a)
+	}
+	gen := e.acctGen
+	e.mu.Unlock()
+	slices.SortFunc(out, func(x, y *account) int { return strings.Compare(x.name, y.name) })
+	return out, gen
+}
+
+// accountsCreated returns the count of accounts created so far.
+func (e *Engine) accountsCreated() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.acctGen
 }
 
 func (e *Engine) newAccount(name string) *account {
@@ -259,7 +300,9 @@ func (e *Engine) ready(ctx context.Context, a *account) error {
 // Rows, one group-committed fsync) and then buffers them. It returns nil only
 // once the rows are fsynced. Rows are validated first: equal column lengths,
 // no TimeGenerated among Columns, no column whose type differs from the one
-// already known for the table in this account.
+// already known for the table in this account. While MoveAccount moves the
+// account away (and after it has), Append fails with an error wrapping
+// ErrAccountMoving and writes nothing.
 func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
 	recs := make([][]byte, 0, len(rows))
 	blocks := make([]*Block, 0, len(rows))
@@ -285,6 +328,11 @@ func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
 		return err
 	}
 	defer a.mu.RUnlock()
+	if a.moving {
+		// MoveAccount waits for Appends in flight (it takes mu.Lock) and
+		// then refuses new ones, so that none lands after its last batch.
+		return fmt.Errorf("store: append to account %s: %w", acct, ErrAccountMoving)
+	}
 	aek, err := e.o.Keys.WriteAEK(ctx, acct)
 	if err != nil {
 		return fmt.Errorf("store: append: %w", err)

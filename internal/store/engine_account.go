@@ -17,11 +17,20 @@ import (
 
 // account is the engine's state of one storage account.
 //
-// Lock order: compactMu, then flushMu, then mu, then bufMu; refMu is a leaf
-// (nothing is locked or done on disk while it is held). Append holds
-// mu.RLock from the WAL append to the buffer insert, so a holder of mu.Lock
-// (flush's rotate and swap, load, unload, commit) sees every acknowledged
-// record either in the buffers or not yet in the WAL.
+// Lock order within an account: compactMu, then flushMu, then mu, then
+// bufMu; refMu is a leaf (nothing is locked or done on disk while it is
+// held). Append holds mu.RLock from the WAL append to the buffer insert, so
+// a holder of mu.Lock (flush's rotate and swap, load, unload, commit) sees
+// every acknowledged record either in the buffers or not yet in the WAL.
+//
+// Across accounts (only Scan and MoveAccount hold locks of two accounts at
+// once; see lockAccounts): the source's compactMu, then Engine.dropMu, then
+// the target's flushMu, then the mu of every account involved in order of
+// account name (Scan: read locks of all accounts; MoveAccount's commit:
+// write locks of source and target), then one bufMu at a time. Engine.mu
+// may be taken while holding an account's mu (never the other way round).
+// No one holds two accounts' flushMu or compactMu, or takes an account's
+// compactMu or flushMu while holding another account's mu.
 type account struct {
 	name   string
 	key    string // accountDir(name): path element and catalog key prefix
@@ -29,7 +38,7 @@ type account struct {
 	walDir string
 	segDir string
 
-	compactMu sync.Mutex // one compaction at a time
+	compactMu sync.Mutex // one compaction, or one move out of the account, at a time
 	flushMu   sync.Mutex // one flush, load, unload or drop at a time
 
 	mu       sync.RWMutex
@@ -47,6 +56,14 @@ type account struct {
 	// a restart reads the catalog's truth.
 	limbo         map[string]bool
 	compactHalted bool
+	// moving closes the account to Appends (they fail with
+	// ErrAccountMoving): set by MoveAccount when it starts, cleared if it
+	// fails, kept after it succeeds (the caller drops the account). In
+	// memory only: a restart opens the account again.
+	moving bool
+	// moveHalted refuses moves out of the account until a restart: a
+	// move's catalog commit had an unknown outcome.
+	moveHalted bool
 
 	refMu   sync.Mutex
 	retired map[*segEntry]bool // out of the catalog, file kept for its readers
@@ -493,14 +510,20 @@ func (e *Engine) writeSegment(ctx context.Context, a *account, aek *AEK, id File
 	if err != nil {
 		return fail(err)
 	}
-	d := segmentDoc{Account: a.name, Workspace: k.ws, Table: tid, Segment: id.String(),
+	return a.segmentEntry(k.ws, tid, id, m, seq), nil
+}
+
+// segmentEntry returns the catalog entry (not yet committed) of a segment
+// of a that was just written, with WALSeq seq.
+func (a *account) segmentEntry(ws, tid string, id FileID, m *SegmentMeta, seq uint64) *segEntry {
+	d := segmentDoc{Account: a.name, Workspace: ws, Table: tid, Segment: id.String(),
 		Generation: m.Generation, Min: m.MinTime.UnixNano(), Max: m.MaxTime.UnixNano(),
 		Rows: m.Rows, Size: m.Size, WALSeq: seq}
 	for _, bm := range m.Blocks {
 		d.Blocks = append(d.Blocks, blockDoc{Offset: bm.Offset, Length: bm.Length, Rows: bm.Rows,
 			Min: bm.MinTime.UnixNano(), Max: bm.MaxTime.UnixNano()})
 	}
-	return newSegEntry(a.key+"/"+k.ws+"/"+tid+"/"+d.Segment, id, d), nil
+	return newSegEntry(a.key+"/"+ws+"/"+tid+"/"+d.Segment, id, d)
 }
 
 // segPath returns the path of the segment file with the given id.

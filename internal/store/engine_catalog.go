@@ -77,7 +77,7 @@ type segmentDoc struct {
 	Max        int64      `json:"max"` // Unix ns, inclusive
 	Rows       int        `json:"rows"`
 	Size       int64      `json:"size"`
-	WALSeq     uint64     `json:"walSeq"` // WAL floor the flush that wrote it committed; for a compacted segment the largest of its inputs
+	WALSeq     uint64     `json:"walSeq"` // WAL floor the flush that wrote it committed; for a compacted segment the largest of its inputs; 0 for a moved segment
 	Blocks     []blockDoc `json:"blocks"`
 }
 
@@ -101,8 +101,8 @@ type segEntry struct {
 	key string
 	// refs counts the holders of the segment's file, guarded by the
 	// owning account's refMu: one for the catalog while the segment is
-	// listed in account.segs, plus one per reader (a scan iterator or a
-	// compaction). The file is removed when it drops to zero; see
+	// listed in account.segs, plus one per reader (a scan iterator, a
+	// compaction or a move). The file is removed when it drops to zero; see
 	// account.unref.
 	refs int
 }

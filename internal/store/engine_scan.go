@@ -49,7 +49,11 @@ type BlockIterator interface {
 // filtered out. A requested column absent from a block (a segment written
 // before the column existed) is absent from that block: treat it as null.
 // If any account holding the workspace is not loaded or its key is refused,
-// Scan fails with that error rather than return partial results.
+// Scan fails with that error rather than return partial results (a dropped
+// account holds nothing and is skipped; so is the key of an account moved
+// out by MoveAccount that contributes nothing). The sources are taken while
+// the read locks of all accounts are held together, so a MoveAccount commit
+// is entirely before or after the scan: every row is seen exactly once.
 //
 // The iterator holds the segments it will read: a concurrent Retain, drop
 // or compaction does not take them away from it (their files are deleted
@@ -77,24 +81,22 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 	}
 	tid := e.tableID(req.Workspace, req.Table)
 	k := tkey{req.Workspace, req.Table}
-	accts := e.accounts()
-	slices.SortFunc(accts, func(x, y *account) int { return strings.Compare(x.name, y.name) })
+	accts := e.lockAccountsForScan(req.Account)
+	// Every account's read lock is held together: a MoveAccount commit
+	// (which holds the write locks of its source and target) is wholly
+	// before or after this snapshot, so each row is seen exactly once.
+	var check []*account // accounts whose key must still be given
+	var failed error
+	st := it.st
 	for _, a := range accts {
-		if req.Account != "" && a.name != req.Account {
-			continue
-		}
-		a.mu.RLock()
-		if !a.holds(req.Workspace) {
-			a.mu.RUnlock()
+		if failed != nil || a.dropped || !a.holds(req.Workspace) {
 			continue
 		}
 		if !a.loaded {
-			err := a.loadErr
-			a.mu.RUnlock()
-			it.Close()
-			return nil, fmt.Errorf("store: scan: account %s: %w", a.name, err)
+			failed = fmt.Errorf("store: scan: account %s: %w", a.name, a.loadErr)
+			continue
 		}
-		st := it.st
+		n := len(st.srcs)
 		for _, s := range a.segs {
 			if s.doc.Workspace != req.Workspace || s.doc.Table != tid || s.doc.Max < it.min || s.doc.Min >= it.max {
 				continue
@@ -120,13 +122,84 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 			st.srcs = append(st.srcs, scanSource{acct: a, buf: f.view(k)})
 		}
 		a.bufMu.Unlock()
-		a.mu.RUnlock()
+		// An account being moved (or moved) out takes no Appends: if it
+		// gave nothing to this scan, its data is elsewhere and its key
+		// (which the caller may be about to destroy) does not matter.
+		if !a.moving || len(st.srcs) > n || a.holdsSegments(req.Workspace) {
+			check = append(check, a)
+		}
+		if e.o.scanLocked != nil {
+			e.o.scanLocked(a.name)
+		}
+	}
+	unlockAccountsRead(accts)
+	if failed != nil {
+		it.Close()
+		return nil, failed
+	}
+	for _, a := range check {
 		if _, err := e.o.Keys.WriteAEK(ctx, a.name); err != nil {
 			it.Close()
 			return nil, fmt.Errorf("store: scan: account %s: %w", a.name, err)
 		}
 	}
 	return it, nil
+}
+
+// lockAccountsForScan read-locks the mu of every account (only the one
+// named, if only is set) in order of name and returns them; see
+// unlockAccountsRead. If an account was created meanwhile (a MoveAccount's
+// target, say), it starts again, so that no account holding data is left
+// out of the snapshot.
+func (e *Engine) lockAccountsForScan(only string) []*account {
+	for {
+		all, gen := e.accountsSorted()
+		accts := all[:0]
+		for _, a := range all {
+			if only == "" || a.name == only {
+				accts = append(accts, a)
+			}
+		}
+		for _, a := range accts {
+			a.mu.RLock()
+		}
+		if e.accountsCreated() == gen {
+			return accts
+		}
+		unlockAccountsRead(accts)
+	}
+}
+
+func unlockAccountsRead(accts []*account) {
+	for i := len(accts) - 1; i >= 0; i-- {
+		accts[i].mu.RUnlock()
+	}
+}
+
+// lockAccounts write-locks the mu of each of accts in order of name (the
+// lock order between accounts) and returns the function that unlocks them.
+func lockAccounts(accts ...*account) func() {
+	accts = slices.Clone(accts)
+	slices.SortFunc(accts, func(x, y *account) int { return strings.Compare(x.name, y.name) })
+	for _, a := range accts {
+		a.mu.Lock()
+	}
+	return func() {
+		for i := len(accts) - 1; i >= 0; i-- {
+			accts[i].mu.Unlock()
+		}
+	}
+}
+
+// holdsSegments reports whether the account lists segments of workspace
+// ws. mu must be held.
+func (a *account) holdsSegments(ws string) bool {
+	for _, s := range a.segs {
+		if s.doc.Workspace == ws {
+			return true
+		}
+	}
+	return false
 }
 
 // holds reports whether the account has data of workspace ws. mu must be
@@ -309,7 +382,7 @@ func (e *Engine) TablesIn(ctx context.Context, account, workspace string) ([]Tab
 			continue
 		}
 		a.mu.RLock()
-		if !a.holds(workspace) {
+		if a.dropped || !a.holds(workspace) {
 			a.mu.RUnlock()
 			continue
 		}
@@ -318,6 +391,9 @@ func (e *Engine) TablesIn(ctx context.Context, account, workspace string) ([]Tab
 			a.mu.RUnlock()
 			return nil, fmt.Errorf("store: tables: account %s: %w", a.name, err)
 		}
+		// See Scan: an account moved out holds no data of its own; what it
+		// still knows of the schemas is also in the target.
+		check := !a.moving || a.holdsSegments(workspace)
 		a.bufMu.Lock()
 		for k, s := range a.schemas {
 			if k.ws != workspace {
@@ -336,6 +412,9 @@ func (e *Engine) TablesIn(ctx context.Context, account, workspace string) ([]Tab
 		}
 		a.bufMu.Unlock()
 		a.mu.RUnlock()
+		if !check {
+			continue
+		}
 		if _, err := e.o.Keys.WriteAEK(ctx, a.name); err != nil {
 			return nil, fmt.Errorf("store: tables: account %s: %w", a.name, err)
 		}
@@ -478,6 +557,10 @@ func (e *Engine) DropAccount(ctx context.Context, account string) error {
 // such file is deleted when the last of them advances past it or is closed
 // (after a crash, by the next load).
 func (e *Engine) DropWorkspace(ctx context.Context, workspace string) error {
+	// No MoveAccount batch runs meanwhile: one could otherwise copy the
+	// workspace's rows into an account already done here from one not yet.
+	e.dropMu.Lock()
+	defer e.dropMu.Unlock()
 	for _, a := range e.accounts() {
 		if err := e.dropWorkspace(ctx, a, workspace); err != nil {
 			return fmt.Errorf("store: drop workspace: account %s: %w", a.name, err)

@@ -10,13 +10,13 @@ import (
 //
 // A segment file is deleted when the last holder of its segEntry lets go:
 // the catalog holds one reference while the segment is listed in
-// account.segs, and every reader (a scan iterator, a compaction) takes one
-// while it holds account.mu, i.e. while the segment is certainly listed, and
-// drops it when done. Removing a segment from the catalog (Retain, a drop, a
-// compaction's commit) drops the catalog's reference after the catalog
-// transaction; whoever drops the last reference removes the file. A segment
-// out of the catalog but still read is "retired": removeOrphans and
-// DropAccount leave its file alone.
+// account.segs, and every reader (a scan iterator, a compaction, a move)
+// takes one while it holds account.mu, i.e. while the segment is certainly
+// listed, and drops it when done. Removing a segment from the catalog
+// (Retain, a drop, a compaction's or a move's commit) drops the catalog's
+// reference after the catalog transaction; whoever drops the last reference
+// removes the file. A segment out of the catalog but still read is
+// "retired": removeOrphans and DropAccount leave its file alone.
 
 // ref takes a reader's reference on each of segs. a.mu must be held (read or
 // write) and segs must be listed in a.segs.
