@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kustodian/kustodian/internal/audit"
@@ -182,9 +181,6 @@ func outageAccount(clusterAccount string) string {
 	return "outage/" + strings.TrimPrefix(clusterAccount, "cluster/")
 }
 
-// drainMu runs one drain at a time (the key refresh loop and the admin API
-// both refresh keys).
-var drainMu sync.Mutex
 
 // drainOutageBuffers moves every outage buffer whose cluster key is
 // available again into the cluster's account (re-encrypting it under the
@@ -197,8 +193,8 @@ var drainMu sync.Mutex
 // whose key is back), so no acknowledged row is written to it after its
 // last batch and dropped with it.
 func (s *Server) drainOutageBuffers(ctx context.Context) {
-	drainMu.Lock()
-	defer drainMu.Unlock()
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
 	eng := s.engine.Load()
 	accounts, err := s.keys.accounts(ctx)
 	if err != nil {

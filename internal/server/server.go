@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,9 @@ import (
 
 // Server is a running Kustodian node.
 type Server struct {
+	// drainMu runs one outage-buffer drain at a time (the key refresh
+	// loop and the admin API both start them).
+	drainMu  sync.Mutex
 	cfg      Config
 	state    *State
 	boot     *Bootstrap
