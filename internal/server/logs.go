@@ -181,7 +181,6 @@ func outageAccount(clusterAccount string) string {
 	return "outage/" + strings.TrimPrefix(clusterAccount, "cluster/")
 }
 
-
 // drainOutageBuffers moves every outage buffer whose cluster key is
 // available again into the cluster's account (re-encrypting it under the
 // customer's key) and destroys the platform copy: its rows, files and keys.
