@@ -279,10 +279,10 @@
 //
 // Compaction (Engine.Compact; Run calls it every CompactInterval, default
 // five minutes, never when negative) merges small segments — fewer than
-// CompactMinRows rows, default four blocks — of one account, workspace,
+// CompactMinRows rows, default half a block — of one account, workspace,
 // table id and SegmentWindow, and of the account's current AEK generation,
-// in groups of at least two and at most CompactMaxRows rows (default 16
-// blocks). It never mixes accounts, workspaces, tables or windows, and
+// in groups of at least two and at most CompactMaxRows rows (default two
+// blocks, which bounds the memory of the in-memory merge). It never mixes accounts, workspaces, tables or windows, and
 // never rewrites segments of an older generation: data stays under the key
 // it was written under (an account whose write key is refused, or that is
 // not loaded, is skipped and nothing of it is read or written). A group's
