@@ -382,4 +382,9 @@
 // written by a flush (compaction sorts). A WAL poisoned by a failed write
 // or fsync makes the account's Appends fail until the engine is reopened.
 // DropAccount leaves the empty directories (vfs has no directory removal).
+// A flush whose catalog transaction reports an error removes its new
+// segments without reading the catalog back (compaction and moves do read
+// it back): with the embedded SQLite catalog an error means no commit, but
+// a catalog that can lose a reply after committing would need the same
+// check.
 package store
