@@ -226,7 +226,12 @@
 // catalog does not list) and the WAL still holds everything; after it,
 // replay skips (and load deletes) WAL files below the floor. This also
 // refuses an old, already-flushed WAL file restored by an attacker. A failed
-// flush keeps its frozen buffers for the next one.
+// flush keeps its frozen buffers for the next one. When its catalog
+// transaction reports an error, the flush reads the WAL floor back: not
+// moved, it removes its segments; moved (a lost reply), it carries on as
+// committed; unreadable, it keeps its files (a reload does not treat them
+// as orphans) and the account's flushes stop until a restart reads the
+// catalog's truth — the WAL keeps every record meanwhile.
 //
 // Loading an account (OpenEngine, Recover, or the first Append): ask
 // Keys.WriteAEK first — if refused, the account stays "not loaded" and
@@ -382,9 +387,4 @@
 // written by a flush (compaction sorts). A WAL poisoned by a failed write
 // or fsync makes the account's Appends fail until the engine is reopened.
 // DropAccount leaves the empty directories (vfs has no directory removal).
-// A flush whose catalog transaction reports an error removes its new
-// segments without reading the catalog back (compaction and moves do read
-// it back): with the embedded SQLite catalog an error means no commit, but
-// a catalog that can lose a reply after committing would need the same
-// check.
 package store

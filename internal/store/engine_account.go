@@ -56,6 +56,11 @@ type account struct {
 	// a restart reads the catalog's truth.
 	limbo         map[string]bool
 	compactHalted bool
+	// flushHalted is set when a flush's catalog commit has an unknown
+	// outcome: flushing stops until a restart (the WAL keeps every record
+	// and the buffers stay readable; the next load reads the truth from the
+	// catalog). mu guards it.
+	flushHalted error
 	// moving closes the account to Appends (they fail with
 	// ErrAccountMoving): set by MoveAccount when it starts, cleared if it
 	// fails, kept after it succeeds (the caller drops the account). In
@@ -290,6 +295,11 @@ func (e *Engine) flushAccount(ctx context.Context, a *account) error {
 		}
 		return err
 	}
+	if a.flushHalted != nil {
+		err := a.flushHalted
+		a.mu.Unlock()
+		return err
+	}
 	a.bufMu.Lock()
 	empty := len(a.live) == 0 && len(a.frozen) == 0
 	a.bufMu.Unlock()
@@ -398,8 +408,26 @@ func (e *Engine) flushAccount(ctx context.Context, a *account) error {
 		return tx.PutDoc(ctx, kindAccount, a.key, body)
 	})
 	if err != nil {
-		cleanup()
-		return fmt.Errorf("store: flush: catalog: %w", err)
+		// Did it commit anyway (a lost reply)? Removing the segments of a
+		// committed flush would lose their rows: the floor has moved past
+		// their WAL files.
+		committed, verr := e.floorCommitted(context.WithoutCancel(ctx), a, seq)
+		switch {
+		case verr != nil:
+			a.mu.Lock()
+			for _, w := range written { // a reload must not delete them as orphans
+				a.limbo[w.doc.Segment+segSuffix] = true
+			}
+			a.flushHalted = fmt.Errorf("store: flush of account %s halted until restart: an earlier commit's outcome is unknown: %w", a.name, err)
+			a.mu.Unlock()
+			e.log.Error("store: flush: commit outcome unknown; the account's flushes stop until restart (the WAL keeps every record)",
+				"account", a.name, "err", err, "checkErr", verr)
+			return fmt.Errorf("store: flush: catalog: %w (outcome unknown: %w)", err, verr)
+		case !committed:
+			cleanup()
+			return fmt.Errorf("store: flush: catalog: %w", err)
+		}
+		e.log.Warn("store: flush: catalog commit reported an error but committed", "account", a.name, "err", err)
 	}
 	a.mu.Lock()
 	a.segs = append(a.segs, written...)
@@ -540,4 +568,21 @@ func (e *Engine) window(t int64) int64 {
 		w--
 	}
 	return w
+}
+
+// floorCommitted reads the account's WAL floor back from the catalog and
+// reports whether it is seq (the flush that moved it there committed).
+func (e *Engine) floorCommitted(ctx context.Context, a *account, seq uint64) (bool, error) {
+	var ad accountDoc
+	err := e.o.Catalog.View(ctx, func(tx meta.Tx) error {
+		body, err := tx.Doc(ctx, kindAccount, a.key)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(body, &ad)
+	})
+	if err != nil {
+		return false, err
+	}
+	return ad.WALFloor == seq, nil
 }
