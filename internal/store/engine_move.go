@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -120,13 +121,7 @@ func (e *Engine) MoveAccount(ctx context.Context, from, to string) (st MoveStats
 	if _, err := e.o.Keys.WriteAEK(ctx, from); err != nil {
 		return st, wrap(fmt.Errorf("key of %s: %w", from, err))
 	}
-	for _, g := range slices.Sorted(func(yield func(uint32) bool) {
-		for g := range gens {
-			if !yield(g) {
-				return
-			}
-		}
-	}) {
+	for _, g := range slices.Sorted(maps.Keys(gens)) {
 		if _, err := e.o.Keys.AEK(ctx, from, g); err != nil {
 			return st, wrap(fmt.Errorf("key generation %d of %s: %w", g, from, err))
 		}
