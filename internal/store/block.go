@@ -443,14 +443,20 @@ func unmarshalBlock(src []byte, cols []string) (*Block, error) {
 	return b, nil
 }
 
-func (c *Column) unmarshalData(d *decoder, rows int) {
+// nulls reads a column's null flag and, if set, its null bitmap.
+func (d *decoder) nulls(rows int) []bool {
 	switch d.byte1() {
 	case 0:
 	case 1:
-		c.Nulls = d.bitmap(rows)
+		return d.bitmap(rows)
 	default:
 		d.fail("bad null flag")
 	}
+	return nil
+}
+
+func (c *Column) unmarshalData(d *decoder, rows int) {
+	c.Nulls = d.nulls(rows)
 	enc := d.byte1()
 	if d.err != nil {
 		return

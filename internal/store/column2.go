@@ -349,13 +349,7 @@ func sumLengths(lens []int64, limit int) (int, bool) {
 
 // readColumnV2 decodes the data of a column of type c.Type with rows rows.
 func (c *Column) readColumnV2(d *decoder, rows int) {
-	switch d.byte1() {
-	case 0:
-	case 1:
-		c.Nulls = d.bitmap(rows)
-	default:
-		d.fail("bad null flag")
-	}
+	c.Nulls = d.nulls(rows)
 	enc := d.byte1()
 	if d.err != nil {
 		return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -378,34 +379,15 @@ func (e *Engine) flushAccount(ctx context.Context, a *account) error {
 	}
 	a.mu.RUnlock()
 	err = e.o.Catalog.Update(ctx, func(tx meta.Tx) error {
-		for _, s := range written {
-			body, err := json.Marshal(s.doc)
-			if err != nil {
-				return err
-			}
-			if err := tx.PutDoc(ctx, kindSegment, s.key, body); err != nil {
-				return err
-			}
-		}
-		for _, td := range tables {
-			body, err := json.Marshal(td)
-			if err != nil {
-				return err
-			}
-			if err := tx.PutDoc(ctx, kindTable, a.key+"/"+td.Workspace+"/"+td.Table, body); err != nil {
-				return err
-			}
+		if err := putSegmentsAndSchemas(ctx, tx, a, written, slices.Collect(maps.Values(tables))); err != nil {
+			return err
 		}
 		for _, ws := range doneTombs {
 			if err := tx.DeleteDoc(ctx, kindTomb, a.key+"/"+ws); err != nil {
 				return err
 			}
 		}
-		body, err := json.Marshal(accountDoc{Account: a.name, WALFloor: seq})
-		if err != nil {
-			return err
-		}
-		return tx.PutDoc(ctx, kindAccount, a.key, body)
+		return putJSON(ctx, tx, kindAccount, a.key, accountDoc{Account: a.name, WALFloor: seq})
 	})
 	if err != nil {
 		// Did it commit anyway (a lost reply)? Removing the segments of a

@@ -137,6 +137,31 @@ func accountDir(account string) string {
 	return b.String()
 }
 
+// putJSON stores v as JSON under (kind, key) in tx.
+func putJSON(ctx context.Context, tx meta.Tx, kind, key string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.PutDoc(ctx, kind, key, body)
+}
+
+// putSegmentsAndSchemas stores the catalog rows of segs and the sealed
+// schemas tables of account a in tx: what a flush or a move commits.
+func putSegmentsAndSchemas(ctx context.Context, tx meta.Tx, a *account, segs []*segEntry, tables []tableDoc) error {
+	for _, s := range segs {
+		if err := putJSON(ctx, tx, kindSegment, s.key, s.doc); err != nil {
+			return err
+		}
+	}
+	for _, td := range tables {
+		if err := putJSON(ctx, tx, kindTable, a.key+"/"+td.Workspace+"/"+td.Table, td); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (e *Engine) putDocs(ctx context.Context, kind, key string, v any) error {
 	body, err := json.Marshal(v)
 	if err != nil {

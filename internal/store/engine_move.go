@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -513,30 +512,11 @@ func (e *Engine) commitMove(ctx context.Context, src, dst *account, aek *AEK, b 
 				return err
 			}
 		}
-		for _, s := range b.outs {
-			body, err := json.Marshal(s.doc)
-			if err != nil {
-				return err
-			}
-			if err := tx.PutDoc(ctx, kindSegment, s.key, body); err != nil {
-				return err
-			}
-		}
-		for _, td := range tables {
-			body, err := json.Marshal(td)
-			if err != nil {
-				return err
-			}
-			if err := tx.PutDoc(ctx, kindTable, dst.key+"/"+td.Workspace+"/"+td.Table, body); err != nil {
-				return err
-			}
+		if err := putSegmentsAndSchemas(ctx, tx, dst, b.outs, tables); err != nil {
+			return err
 		}
 		for _, ws := range newWS {
-			body, err := json.Marshal(placementDoc{Account: dst.name, Workspace: ws})
-			if err != nil {
-				return err
-			}
-			if err := tx.PutDoc(ctx, kindPlacement, dst.key+"/"+ws, body); err != nil {
+			if err := putJSON(ctx, tx, kindPlacement, dst.key+"/"+ws, placementDoc{Account: dst.name, Workspace: ws}); err != nil {
 				return err
 			}
 		}

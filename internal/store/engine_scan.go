@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -623,11 +622,7 @@ func (e *Engine) dropWorkspace(ctx context.Context, a *account, ws string) error
 			return err
 		}
 		if seq > a.floor {
-			body, err := json.Marshal(tombDoc{Account: a.name, Workspace: ws, Seq: seq})
-			if err != nil {
-				return err
-			}
-			return tx.PutDoc(ctx, kindTomb, a.key+"/"+ws, body)
+			return putJSON(ctx, tx, kindTomb, a.key+"/"+ws, tombDoc{Account: a.name, Workspace: ws, Seq: seq})
 		}
 		return nil
 	})
