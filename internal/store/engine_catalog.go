@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -135,6 +136,24 @@ func accountDir(account string) string {
 		}
 	}
 	return b.String()
+}
+
+// docExists reads back whether the catalog holds (kind, key): how a commit
+// whose reply was an error learns whether it happened.
+func (e *Engine) docExists(ctx context.Context, kind, key string) (bool, error) {
+	var found bool
+	err := e.o.Catalog.View(ctx, func(tx meta.Tx) error {
+		_, err := tx.Doc(ctx, kind, key)
+		switch {
+		case err == nil:
+			found = true
+		case errors.Is(err, meta.ErrNotFound):
+		default:
+			return err
+		}
+		return nil
+	})
+	return found, err
 }
 
 // putJSON stores v as JSON under (kind, key) in tx.

@@ -399,18 +399,7 @@ func (e *Engine) commitCompaction(ctx context.Context, a *account, g compactGrou
 	if err != nil {
 		// Did it commit anyway (a lost reply)? Deleting the output of a
 		// committed compaction would lose its rows.
-		var found bool
-		verr := e.o.Catalog.View(ctx, func(tx meta.Tx) error {
-			_, err := tx.Doc(ctx, kindSegment, out.key)
-			switch {
-			case err == nil:
-				found = true
-			case errors.Is(err, meta.ErrNotFound):
-			default:
-				return err
-			}
-			return nil
-		})
+		found, verr := e.docExists(ctx, kindSegment, out.key)
 		switch {
 		case verr != nil:
 			a.limbo[name] = true

@@ -528,18 +528,7 @@ func (e *Engine) commitMove(ctx context.Context, src, dst *account, aek *AEK, b 
 	if err != nil {
 		// Did it commit anyway (a lost reply)? Deleting the copies of a
 		// committed batch would lose its rows.
-		var found bool
-		verr := e.o.Catalog.View(ctx, func(tx meta.Tx) error {
-			_, err := tx.Doc(ctx, kindSegment, b.outs[0].key)
-			switch {
-			case err == nil:
-				found = true
-			case errors.Is(err, meta.ErrNotFound):
-			default:
-				return err
-			}
-			return nil
-		})
+		found, verr := e.docExists(ctx, kindSegment, b.outs[0].key)
 		switch {
 		case verr != nil:
 			for _, n := range b.names {
