@@ -51,6 +51,8 @@ type options struct {
 	// keyOutageGrace and outageBuffering as in server.Config.
 	keyOutageGrace  time.Duration
 	outageBuffering string
+	// keyRefreshInterval as server.Config.KeyRefreshInterval (0: default).
+	keyRefreshInterval time.Duration
 }
 
 func start(t testing.TB, o options) *env {
@@ -75,6 +77,7 @@ func start(t testing.TB, o options) *env {
 		PKCS11Module: o.pkcs11Module, PKCS11TokenLabel: o.pkcs11TokenLabel, PKCS11PIN: o.pkcs11PIN, SoftwareHSM: o.softwareHSM,
 		ClusterSoftDeleteRetention: o.clusterRetention, PurgeInterval: o.purgeInterval,
 		KeyOutageGrace: o.keyOutageGrace, OutageBuffering: o.outageBuffering,
+		KeyRefreshInterval: o.keyRefreshInterval,
 	})
 	if err != nil {
 		cancel()
