@@ -53,6 +53,8 @@ type options struct {
 	outageBuffering string
 	// compactInterval as in server.Config (zero: compaction off).
 	compactInterval time.Duration
+	// keyRefreshInterval as server.Config.KeyRefreshInterval (0: default).
+	keyRefreshInterval time.Duration
 }
 
 func start(t testing.TB, o options) *env {
@@ -77,6 +79,7 @@ func start(t testing.TB, o options) *env {
 		PKCS11Module: o.pkcs11Module, PKCS11TokenLabel: o.pkcs11TokenLabel, PKCS11PIN: o.pkcs11PIN, SoftwareHSM: o.softwareHSM,
 		ClusterSoftDeleteRetention: o.clusterRetention, PurgeInterval: o.purgeInterval,
 		KeyOutageGrace: o.keyOutageGrace, OutageBuffering: o.outageBuffering, CompactInterval: o.compactInterval,
+		KeyRefreshInterval: o.keyRefreshInterval,
 	})
 	if err != nil {
 		cancel()
