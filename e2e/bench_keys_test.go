@@ -460,3 +460,22 @@ func rotationRun(b *testing.B, total, rotations int) map[string]float64 {
 		"ms/rotation-max": ms(longest),
 	}
 }
+
+// TestVaultCallsOnePerKeyOperation: the key manager keeps its Key Vault
+// client per vault, so after the first call has learnt the authentication
+// challenge, each refresh is exactly one UnwrapKey request — no
+// unauthenticated probe answered 401 before it.
+func TestVaultCallsOnePerKeyOperation(t *testing.T) {
+	t.Parallel()
+	e, tok := setup(t, options{}, "rg")
+	e.cmkWorkspace(t, tok, "calls-cluster", "calls-kv", "ws-calls")
+	before := e.vaultCounts(t)
+	const refreshes = 3
+	for range refreshes {
+		expect(t, e.do(http.MethodPost, "/admin/accounts/refresh", tok, ""), http.StatusOK, "")
+	}
+	d := e.vaultCounts(t).sub(before)
+	if d.by["UnwrapKey 200"] != refreshes || d.all != refreshes {
+		t.Fatalf("%d refreshes made vault requests %v, want exactly %d UnwrapKey 200", refreshes, d, refreshes)
+	}
+}

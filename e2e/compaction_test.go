@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,19 +98,9 @@ func segmentFiles(t *testing.T, dir string) int {
 // metric returns the value of an unlabelled metric from /metrics.
 func metric(t *testing.T, e *env, name string) float64 {
 	t.Helper()
-	resp, err := e.client.Get(e.endpoint + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			return f
+	for _, s := range e.scrape(t, name) {
+		if len(s.labels) == 0 {
+			return s.value
 		}
 	}
 	t.Fatalf("/metrics has no %s", name)

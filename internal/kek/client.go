@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -162,23 +163,35 @@ func isNetErr(err error) bool {
 	return errors.As(err, &ne) || errors.As(err, &ue)
 }
 
-// VaultClient speaks the Key Vault protocol through azkeys.
+// VaultClient speaks the Key Vault protocol through azkeys. It keeps one
+// azkeys client per vault, so the authentication challenge and the bearer
+// token are learnt once and reused: each key operation is then one request
+// to the vault, not an unauthenticated probe followed by the real call. It
+// is safe for concurrent use.
 type VaultClient struct {
 	cred      azcore.TokenCredential
 	transport policy.Transporter
+
+	mu      sync.Mutex
+	clients map[string]*azkeys.Client // by vault URI
 }
 
 // NewVaultClient returns a client authenticating with cred (for a cluster:
 // its managed identity) and sending requests through transport (nil: the
 // default). azkeys' challenge-resource verification stays on.
 func NewVaultClient(cred azcore.TokenCredential, transport policy.Transporter) *VaultClient {
-	return &VaultClient{cred: cred, transport: transport}
+	return &VaultClient{cred: cred, transport: transport, clients: map[string]*azkeys.Client{}}
 }
 
 func (c *VaultClient) client(ref KeyRef) (*azkeys.Client, error) {
 	u, err := url.Parse(ref.VaultURI)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("vault URI %q must be an https URL", ref.VaultURI)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl := c.clients[ref.VaultURI]; cl != nil {
+		return cl, nil
 	}
 	opts := &azkeys.ClientOptions{}
 	// No retries here: the refresh loop is the retry, and a vault that asks
@@ -187,7 +200,12 @@ func (c *VaultClient) client(ref KeyRef) (*azkeys.Client, error) {
 	if c.transport != nil {
 		opts.Transport = c.transport
 	}
-	return azkeys.NewClient(ref.VaultURI, c.cred, opts)
+	cl, err := azkeys.NewClient(ref.VaultURI, c.cred, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.clients[ref.VaultURI] = cl
+	return cl, nil
 }
 
 // GetKey implements Client.
