@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -81,11 +82,38 @@ func vaultHTTPClient(caFile, suffix, listenAddr string) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }
 
+// vaultClients hands out one Key Vault client per managed identity, shared
+// by key validation and the key manager, so an identity learns a vault's
+// authentication challenge once rather than once per key configuration.
+type vaultClients struct {
+	ids    *identity.Service
+	client *http.Client
+	mu     sync.Mutex
+	m      map[string]*kek.VaultClient // by tenant "/" principal
+}
+
+func newVaultClients(ids *identity.Service, client *http.Client) *vaultClients {
+	return &vaultClients{ids: ids, client: client, m: map[string]*kek.VaultClient{}}
+}
+
+// get returns the client of the managed identity principalID of tenantID.
+func (v *vaultClients) get(tenantID, principalID string) *kek.VaultClient {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	k := tenantID + "/" + principalID
+	c := v.m[k]
+	if c == nil {
+		c = kek.NewVaultClient(managedIdentityCredential{ids: v.ids, tenantID: tenantID, objectID: principalID}, v.client)
+		v.m[k] = c
+	}
+	return c
+}
+
 // keyValidator validates a cluster's keyVaultProperties as the cluster's
 // managed identity, through the Key Vault protocol.
-func keyValidator(ids *identity.Service, client *http.Client) monitor.KeyValidator {
+func keyValidator(vcs *vaultClients) monitor.KeyValidator {
 	return func(ctx context.Context, tenantID, principalID string, kv monitor.KeyVaultProperties) error {
-		c := kek.NewVaultClient(managedIdentityCredential{ids: ids, tenantID: tenantID, objectID: principalID}, client)
+		c := vcs.get(tenantID, principalID)
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		_, err := kek.Validate(ctx, c, kek.KeyRef{VaultURI: kv.KeyVaultURI, Name: kv.KeyName, Version: kv.KeyVersion}, int(kv.KeyRsaSize))

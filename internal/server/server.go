@@ -216,12 +216,13 @@ func (s *Server) init(ctx context.Context) error {
 		return fmt.Errorf("key vault client: %w", err)
 	}
 
-	s.keys = newKeys(s, ids, vaultClient)
+	vaults := newVaultClients(ids, vaultClient)
+	s.keys = newKeys(s, vaults)
 
 	s.monitor = monitor.New(monitor.Deps{
 		Store: s.state.Store, Now: time.Now, Log: log, Sealer: s.state.Sealer, Ops: ops, Authorize: authorize,
 		ProvisioningDelay: cfg.ProvisioningDelay, ClusterSoftDeleteRetention: cfg.ClusterSoftDeleteRetention,
-		ValidateKey: keyValidator(ids, vaultClient),
+		ValidateKey: keyValidator(vaults),
 		OnPurge:     s.onPurge,
 		OnKeyEvent: func(e monitor.KeyEvent) {
 			keyEvents.WithLabelValues(e.Kind).Inc()

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/kustodian/kustodian/internal/audit"
-	"github.com/kustodian/kustodian/internal/identity"
 	"github.com/kustodian/kustodian/internal/kek"
 	"github.com/kustodian/kustodian/internal/meta"
 	"github.com/kustodian/kustodian/internal/monitor"
@@ -29,16 +27,15 @@ func clusterAccount(clusterID string) string { return "cluster/" + strings.ToLow
 type keys struct {
 	m      *kek.Manager
 	store  meta.Store
-	ids    *identity.Service
-	client *http.Client
+	vaults *vaultClients
 	log    interface {
 		Error(msg string, args ...any)
 	}
 	mu sync.Mutex // serialises applying key configurations
 }
 
-func newKeys(s *Server, ids *identity.Service, client *http.Client) *keys {
-	k := &keys{store: s.state.Store, ids: ids, client: client, log: s.cfg.Log}
+func newKeys(s *Server, vaults *vaultClients) *keys {
+	k := &keys{store: s.state.Store, vaults: vaults, log: s.cfg.Log}
 	k.m = kek.NewManager(kek.Options{
 		Store:           kek.MetaGenerations{Store: s.state.Store},
 		Platform:        kek.PlatformAuthority{Sealer: s.state.Sealer},
@@ -61,7 +58,7 @@ func newKeys(s *Server, ids *identity.Service, client *http.Client) *keys {
 // managed identity reaching the vault through the Key Vault protocol.
 func (k *keys) authority(tenantID, principalID string, kv *monitor.KeyVaultProperties) kek.Authority {
 	return kek.CustomerAuthority{
-		Client: kek.NewVaultClient(managedIdentityCredential{ids: k.ids, tenantID: tenantID, objectID: principalID}, k.client),
+		Client: k.vaults.get(tenantID, principalID),
 		Key:    kek.KeyRef{VaultURI: kv.KeyVaultURI, Name: kv.KeyName, Version: kv.KeyVersion},
 	}
 }
