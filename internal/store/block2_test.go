@@ -304,3 +304,36 @@ func TestBlockV2SelectsColumns(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBlockDir: a v2 block directory decodes to columns that tile the
+// block exactly, or fails with ErrCorrupt/ErrUnknownVersion; never panics.
+func FuzzBlockDir(f *testing.F) {
+	dir := append([]byte(blockMagic), blockVersion2)
+	dir = append(dir, 4, 0, 2, 2) // rows 4, min 0, max 1, 2 columns
+	dir = append(dir, 1, 'a', byte(TypeLong), 40)
+	dir = append(dir, 1, 'b', byte(TypeString), 50)
+	f.Add(dir, int64(100), int64(190))
+	f.Add([]byte("KSBL\x02"), int64(70), int64(70))
+	f.Fuzz(func(t *testing.T, src []byte, dirLen, blockLen int64) {
+		if dirLen < 0 || blockLen < dirLen || blockLen > 1<<30 {
+			return
+		}
+		bd, err := parseBlockDir(src, dirLen, blockLen)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnknownVersion) {
+				t.Fatalf("error %v wraps neither ErrCorrupt nor ErrUnknownVersion", err)
+			}
+			return
+		}
+		off := dirLen
+		for _, c := range bd.cols {
+			if c.offset != off || c.length < colOverhead || c.typ.physical() == 0 {
+				t.Fatalf("bad column %+v at %d", c, off)
+			}
+			off += c.length
+		}
+		if off != blockLen || bd.rows <= 0 || bd.rows > MaxBlockRows {
+			t.Fatalf("columns end at %d of %d; %d rows", off, blockLen, bd.rows)
+		}
+	})
+}
