@@ -377,3 +377,24 @@ func TestRunRejectsWrongTypes(t *testing.T) {
 		t.Fatal("Run accepted a long vector for a string column")
 	}
 }
+
+// TestSummarizeKeysSharingCacheSlot: keys of equal length and first byte
+// ("host-0" … "host-4") share a slot of the grouper's recent-key cache and
+// must still be told apart, across batches.
+func TestSummarizeKeysSharingCacheSlot(t *testing.T) {
+	rows := genRows(testRows)
+	tbl := newMemTable(rows, 7)
+	res := runQuery(t, tbl, "AppLogs_CL | summarize count() by Host_s | sort by Host_s asc", Options{})
+	counts := map[string]int64{}
+	for _, r := range rows {
+		counts[r.Host]++
+	}
+	if len(res.Rows) != len(counts) {
+		t.Fatalf("%d groups, want %d: %v", len(res.Rows), len(counts), res.Rows)
+	}
+	for _, r := range res.Rows {
+		if r[1] != counts[r[0].(string)] {
+			t.Fatalf("group %v counted %v, want %d", r[0], r[1], counts[r[0].(string)])
+		}
+	}
+}

@@ -61,13 +61,25 @@ func (o *summarizeOp) finish(a *arena) error {
 
 // grouper maps key tuples to dense group ids and keeps each group's key.
 type grouper struct {
-	n     int
-	keys  []*Vector // one value per group per key
-	strs  map[string]int32
-	ints  map[int64]int32
-	null  int32 // group of the null key in the single-int path, or -1
-	multi map[string]int32
-	buf   []byte
+	n    int
+	keys []*Vector // one value per group per key
+	strs map[string]int32
+	// recent caches string keys seen lately, by length and first byte, in
+	// front of strs. Values decoded from a column dictionary share their
+	// bytes, so the equality check usually ends at the pointer; it is
+	// still a comparison of contents, so a stale entry is only a miss.
+	recent [256]strGroup
+	ints   map[int64]int32
+	null   int32 // group of the null key in the single-int path, or -1
+	multi  map[string]int32
+	buf    []byte
+}
+
+// strGroup is an entry of grouper.recent.
+type strGroup struct {
+	key string
+	id  int32
+	ok  bool
 }
 
 func (g *grouper) init(by []cexpr) {
@@ -108,11 +120,21 @@ func (g *grouper) assign(vecs []*Vector, sel []int32, out []int32) []int32 {
 	case g.strs != nil:
 		v := vecs[0]
 		for _, i := range sel {
-			id, ok := g.strs[v.Str[i]]
+			s := v.Str[i]
+			slot := len(s) & 0xff
+			if len(s) > 0 {
+				slot ^= int(s[0])
+			}
+			if r := &g.recent[slot]; r.ok && r.key == s {
+				out = append(out, r.id)
+				continue
+			}
+			id, ok := g.strs[s]
 			if !ok {
 				id = g.newGroup(vecs, i)
-				g.strs[v.Str[i]] = id
+				g.strs[s] = id
 			}
+			g.recent[slot] = strGroup{key: s, id: id, ok: true}
 			out = append(out, id)
 		}
 	case g.ints != nil:
