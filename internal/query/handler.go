@@ -23,6 +23,9 @@ var (
 	ErrRevoked = errors.New("the workspace's customer-managed key is revoked")
 	// ErrUnavailable: the key vault has been unreachable beyond the grace.
 	ErrUnavailable = errors.New("the workspace's customer-managed key is unavailable")
+	// ErrDataIntegrity: stored data failed authentication or a format
+	// check (modified or damaged at rest); nothing of it is returned.
+	ErrDataIntegrity = errors.New("stored data failed an integrity check")
 	// ErrWorkspaceNotFound: no workspace has that id.
 	ErrWorkspaceNotFound = errors.New("workspace not found")
 )
@@ -96,7 +99,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code := ""
 	if err != nil {
 		var ae *apiError
-		if !errors.As(err, &ae) {
+		var le *loggedError
+		if errors.As(err, &le) {
+			h.o.Log.Error("query failed", "code", le.api.Code, "err", le.err)
+			ae = le.api
+		} else if !errors.As(err, &ae) {
 			h.o.Log.Error("query failed", "err", err)
 			ae = errorf(http.StatusInternalServerError, "InternalServerError", "The query failed on the server.")
 		}
@@ -224,6 +231,10 @@ func dataError(err error) error {
 	case errors.Is(err, ErrUnavailable):
 		return errorf(http.StatusServiceUnavailable, "ServiceUnavailable",
 			"The workspace's customer-managed key cannot be reached: %v. Retry later.", err)
+	case errors.Is(err, ErrDataIntegrity):
+		// The details (file and block) go to the operator's log only.
+		return &loggedError{err: err, api: errorf(http.StatusInternalServerError, "DataIntegrityError",
+			"Stored data of the workspace failed an integrity check: it was modified or damaged at rest, and no result is returned. The server's log names the damaged data.")}
 	}
 	return kqlError(err)
 }
@@ -296,3 +307,13 @@ func parseTimespan(s string, now time.Time) (time.Time, time.Time, error) {
 	}
 	return start, end, nil
 }
+
+// loggedError is an API error whose cause is logged for the operator but
+// not sent to the client.
+type loggedError struct {
+	err error
+	api *apiError
+}
+
+func (e *loggedError) Error() string { return e.err.Error() }
+func (e *loggedError) Unwrap() error { return e.err }

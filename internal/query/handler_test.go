@@ -166,6 +166,7 @@ func TestQueryErrors(t *testing.T) {
 		{"unknown table", memData{}, "good", "/v1/workspaces/" + wsID + "/query", `{"query":"Nope_CL"}`, 400, "BadArgumentError", "SemanticError"},
 		{"revoked", memData{err: fmt.Errorf("account: %w", ErrRevoked)}, "good", "/v1/workspaces/" + wsID + "/query", `{"query":"App_CL | count"}`, 403, "CustomerManagedKeyRevoked", ""},
 		{"unavailable", memData{err: fmt.Errorf("account: %w", ErrUnavailable)}, "good", "/v1/workspaces/" + wsID + "/query", `{"query":"App_CL | count"}`, 503, "ServiceUnavailable", ""},
+		{"integrity", memData{err: fmt.Errorf("segment 0a1b block 3: %w", ErrDataIntegrity)}, "good", "/v1/workspaces/" + wsID + "/query", `{"query":"App_CL | count"}`, 500, "DataIntegrityError", ""},
 		{"internal", memData{err: errors.New("disk on fire")}, "good", "/v1/workspaces/" + wsID + "/query", `{"query":"App_CL | count"}`, 500, "InternalServerError", ""},
 	}
 	for _, tt := range tests {
@@ -181,7 +182,7 @@ func TestQueryErrors(t *testing.T) {
 					t.Fatalf("innererror = %v, want %s", inner, tt.inner)
 				}
 			}
-			if strings.Contains(fmt.Sprint(m), "disk on fire") {
+			if strings.Contains(fmt.Sprint(m), "disk on fire") || strings.Contains(fmt.Sprint(m), "0a1b") {
 				t.Fatal("an internal error leaked")
 			}
 		})

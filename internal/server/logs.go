@@ -253,6 +253,8 @@ func dataErr(err error) error {
 		return fmt.Errorf("%w: %v", query.ErrRevoked, err)
 	case errors.Is(err, kek.ErrKeyUnavailable), errors.Is(err, store.ErrNotLoaded):
 		return fmt.Errorf("%w: %v", query.ErrUnavailable, err)
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrUnknownVersion):
+		return fmt.Errorf("%w: %v", query.ErrDataIntegrity, err)
 	}
 	return err
 }
