@@ -251,10 +251,14 @@ func dataErr(err error) error {
 	switch {
 	case errors.Is(err, kek.ErrKeyRevoked):
 		return fmt.Errorf("%w: %v", query.ErrRevoked, err)
-	case errors.Is(err, kek.ErrKeyUnavailable), errors.Is(err, store.ErrNotLoaded):
+	case errors.Is(err, kek.ErrKeyUnavailable):
 		return fmt.Errorf("%w: %v", query.ErrUnavailable, err)
 	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrUnknownVersion):
+		// Also when an account could not load because its WAL or a
+		// sealed schema fails authentication.
 		return fmt.Errorf("%w: %v", query.ErrDataIntegrity, err)
+	case errors.Is(err, store.ErrNotLoaded):
+		return fmt.Errorf("%w: %v", query.ErrUnavailable, err)
 	}
 	return err
 }

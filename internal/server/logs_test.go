@@ -17,6 +17,7 @@ import (
 
 	"github.com/kustodian/kustodian/internal/ingest"
 	"github.com/kustodian/kustodian/internal/kek"
+	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/store"
 	"github.com/kustodian/kustodian/internal/store/vfs"
 )
@@ -245,4 +246,35 @@ func TestIngestDuringDrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIDs(t, sinkIDs(t, eng, sinkOutage), [2]int{300, 302})
+}
+
+// TestDataErrMapping: the store's and key layer's errors reach the Query API
+// as the sentinel that picks its answer; an account that could not load
+// because its stored data fails authentication is an integrity error, not
+// an unavailable key.
+func TestDataErrMapping(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"revoked", fmt.Errorf("scan: %w", kek.ErrKeyRevoked), query.ErrRevoked},
+		{"unavailable", fmt.Errorf("scan: %w", kek.ErrKeyUnavailable), query.ErrUnavailable},
+		{"not loaded for a key", fmt.Errorf("%w: %w", store.ErrNotLoaded, kek.ErrKeyUnavailable), query.ErrUnavailable},
+		{"not loaded, revoked", fmt.Errorf("%w: %w", store.ErrNotLoaded, kek.ErrKeyRevoked), query.ErrRevoked},
+		{"not loaded, corrupt WAL", fmt.Errorf("%w: %w", store.ErrNotLoaded, store.ErrCorrupt), query.ErrDataIntegrity},
+		{"not loaded", store.ErrNotLoaded, query.ErrUnavailable},
+		{"corrupt block", fmt.Errorf("segment: %w", store.ErrCorrupt), query.ErrDataIntegrity},
+		{"unknown version", fmt.Errorf("segment: %w", store.ErrUnknownVersion), query.ErrDataIntegrity},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := dataErr(tc.err); !errors.Is(got, tc.want) {
+				t.Fatalf("dataErr(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+	if err := errors.New("other"); dataErr(err) != err {
+		t.Fatal("an unrelated error was rewrapped")
+	}
 }
