@@ -148,12 +148,16 @@
 //
 // Replay reads all files in order. In the last file only, a torn tail — a
 // partial frame header, a record longer than what remains, a zeroed tail, or
-// a checksum mismatch in the final record — is truncated (logged with slog)
-// and replay ends there. Anything else (a bad length checksum or record
-// checksum followed by more data, an authentication failure, damage in an
-// earlier file) is an error wrapping ErrCorrupt, never skipped. Removing
-// whole records from the end of the last file cannot be told apart from a
-// crash and is not detected.
+// a checksum mismatch in the final record where a 512-byte sector of it
+// reads back as zeros (a sector that never reached the disk) — is truncated
+// (logged with slog) and replay ends there. Anything else (a bad length
+// checksum or record checksum followed by more data, a complete final
+// record with changed bytes, an authentication failure, damage in an
+// earlier file) is an error wrapping ErrCorrupt, never skipped: a record
+// that was acknowledged was fsynced whole, so only tampering or bit rot can
+// alter it. Removing whole records from the end of the last file, or
+// zeroing part of the last record, cannot be told apart from a crash and is
+// not detected.
 //
 // Flushing protocol: Rotate returns the sequence number of the new file;
 // every Append that returned before Rotate was called lies in older files;

@@ -232,8 +232,11 @@ func (w *WAL) replayFile(ctx context.Context, seq uint64, last bool, keys map[ui
 		sum := binary.BigEndian.Uint32(rest[8:12])
 		sealed := rest[frameHeader : frameHeader+n]
 		if crc32.Checksum(sealed, castagnoli) != sum {
-			if last && off+frameHeader+n == len(data) {
-				return w.truncateTail(seq, int64(off), size, "checksum mismatch in last record")
+			// A crash can leave sectors of the last record unwritten: they
+			// read back as zeros. A complete record with other bytes
+			// changed was altered after it was acknowledged.
+			if last && off+frameHeader+n == len(data) && hasZeroSector(data, off+frameHeader, len(data)) {
+				return w.truncateTail(seq, int64(off), size, "checksum mismatch in last record, unwritten sector")
 			}
 			return corrupt(off, "checksum mismatch in record %d", index)
 		}
@@ -565,4 +568,20 @@ func unmarshalRecords(src []byte) ([][]byte, error) {
 		d.fail("trailing bytes")
 	}
 	return recs, d.err
+}
+
+// sectorSize is the unit a torn write leaves written or not.
+const sectorSize = 512
+
+// hasZeroSector reports whether, for some sector of the file (aligned to
+// file offsets), the part of data[start:end] inside it is all zeros: what
+// a sector that never reached the disk reads back as. The record's bytes
+// are ciphertext, so a zero run of a real record is negligible.
+func hasZeroSector(data []byte, start, end int) bool {
+	for s := start - start%sectorSize; s < end; s += sectorSize {
+		if allZero(data[max(start, s):min(end, s+sectorSize)]) {
+			return true
+		}
+	}
+	return false
 }

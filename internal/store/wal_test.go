@@ -136,6 +136,27 @@ func TestWALTornTail(t *testing.T) {
 			}
 		}
 	}
+	// A last record whose final sector never reached the disk (its bytes
+	// there read back as zeros) is torn: dropped, the others replayed.
+	lastStart := walHeaderSize
+	for next := lastStart; next < len(full); next += frameHeader + int(binary.BigEndian.Uint32(full[next:])) {
+		lastStart = next
+	}
+	unwritten := bytes.Clone(full)
+	tailSector := len(full) - len(full)%sectorSize
+	if tailSector <= lastStart+frameHeader {
+		tailSector = lastStart + frameHeader + 1
+	}
+	clear(unwritten[tailSector:])
+	_ = fsys.WriteFile(name, unwritten)
+	if got, err := replayAll(openTestWAL(t, fsys, kr, 0)); err != nil || len(got) != 4 {
+		t.Fatalf("last record with an unwritten sector: %d records, %v", len(got), err)
+	}
+	for _, f := range must(fsys.List("/wal")) {
+		if f != walName(1) {
+			_ = fsys.Remove("/wal/" + f)
+		}
+	}
 	// Zeros at the end (size extended, data lost) are a torn tail too.
 	_ = fsys.WriteFile(name, append(bytes.Clone(full), make([]byte, 100)...))
 	if got, err := replayAll(openTestWAL(t, fsys, kr, 0)); err != nil || len(got) != 5 {
@@ -161,7 +182,10 @@ func TestWALCorruptMiddle(t *testing.T) {
 	cases := map[string][]byte{
 		"flip in first record": func() []byte { d := bytes.Clone(full); d[walHeaderSize+20] ^= 1; return d }(),
 		"flip in header":       func() []byte { d := bytes.Clone(full); d[10] ^= 1; return d }(),
-		"version 9":            func() []byte { d := bytes.Clone(full); d[4] = 9; return d }(),
+		// The last record is complete: a changed byte is tampering, not
+		// a torn write.
+		"flip in last record": func() []byte { d := bytes.Clone(full); d[len(d)-5] ^= 1; return d }(),
+		"version 9":           func() []byte { d := bytes.Clone(full); d[4] = 9; return d }(),
 		"record dropped": func() []byte {
 			return append(bytes.Clone(full[:walHeaderSize]), full[walHeaderSize+recLen:]...)
 		}(),
