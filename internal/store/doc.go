@@ -253,17 +253,17 @@
 //
 // Scan visits every account holding the workspace: catalog segments pruned
 // by segment and block time ranges, then frozen and live buffers; it reads
-// only TimeGenerated and the requested columns and filters rows to
-// [TimeMin, TimeMax). It takes its sources while holding the read locks of
-// all accounts together (in order of account name; if an account was
-// created meanwhile it starts again), so that a MoveAccount commit, which
-// holds the write locks of its two accounts, is wholly before or after it:
-// every row is seen once. A dropped account is skipped, and so is the key
-// check of an account moved away that gives the scan nothing. Retain deletes whole segments whose max time is before
-// the cut (catalog first, files second). DropWorkspace deletes segments,
-// schemas and placements and writes a tombstone so that the workspace's
-// records still in a WAL are not replayed; DropAccount deletes the account's
-// catalog rows, then its files.
+// only TimeGenerated and the requested columns and filters rows to [TimeMin,
+// TimeMax). It takes its sources while holding the read locks of all
+// accounts together (in order of account name; if an account was created
+// meanwhile it starts again), so that a MoveAccount commit, which holds the
+// write locks of its two accounts, is wholly before or after it: every row
+// is seen once. A dropped account is skipped, and so is the key check of an
+// account moved away that gives the scan nothing. Retain deletes whole
+// segments whose max time is before the cut (catalog first, files second).
+// DropWorkspace deletes segments, schemas and placements and writes a
+// tombstone so that the workspace's records still in a WAL are not replayed;
+// DropAccount deletes the account's catalog rows, then its files.
 //
 // # Segment lifetimes and compaction
 //
@@ -291,16 +291,17 @@
 // CompactMinRows rows, default half a block — of one account, workspace,
 // table id and SegmentWindow, and of the account's current AEK generation,
 // in groups of at least two and at most CompactMaxRows rows (default two
-// blocks, which bounds the memory of the in-memory merge). It never mixes accounts, workspaces, tables or windows, and
-// never rewrites segments of an older generation: data stays under the key
-// it was written under (an account whose write key is refused, or that is
-// not loaded, is skipped and nothing of it is read or written). A group's
-// blocks are read with all columns into one buffer (columns missing from
-// some inputs are null in their rows; inputs that disagree on a column's
-// type are left alone rather than merged with a column dropped), sorted by
-// TimeGenerated (stable, inputs in flush order), and written as a new
-// segment (new id, blocks of at most 65536 rows, sealed under the current
-// generation, ".tmp" then rename) — plaintext only ever in memory.
+// blocks, which bounds the memory of the in-memory merge). It never mixes
+// accounts, workspaces, tables or windows, and never rewrites segments of an
+// older generation: data stays under the key it was written under (an
+// account whose write key is refused, or that is not loaded, is skipped and
+// nothing of it is read or written). A group's blocks are read with all
+// columns into one buffer (columns missing from some inputs are null in
+// their rows; inputs that disagree on a column's type are left alone rather
+// than merged with a column dropped), sorted by TimeGenerated (stable,
+// inputs in flush order), and written as a new segment (new id, blocks of at
+// most 65536 rows, sealed under the current generation, ".tmp" then rename)
+// — plaintext only ever in memory.
 //
 // Locking: one compaction per account at a time (its own mutex); reading
 // and writing hold no account lock, so Append, Scan and flush go on. The
