@@ -467,7 +467,8 @@ func rotationRun(b *testing.B, total, rotations int) map[string]float64 {
 // unauthenticated probe answered 401 before it.
 func TestVaultCallsOnePerKeyOperation(t *testing.T) {
 	t.Parallel()
-	e, tok := setup(t, options{}, "rg")
+	// The longest refresh interval: no background refresh within the test.
+	e, tok := setup(t, options{keyRefreshInterval: time.Minute}, "rg")
 	e.cmkWorkspace(t, tok, "calls-cluster", "calls-kv", "ws-calls")
 	before := e.vaultCounts(t)
 	const refreshes = 3
