@@ -77,6 +77,8 @@ type EngineOptions struct {
 	// moveBatchSegments bounds the segments of one MoveAccount batch; zero
 	// means moveBatchSegments (tests make batches small).
 	moveBatchSegments int
+	// segmentFormatV1 makes flushes write v1 segments (tests of upgrades).
+	segmentFormatV1 bool
 	// scanLocked, if set, is called by Scan after it has taken the sources
 	// of an account, with the locks of all accounts held (tests).
 	scanLocked func(account string)

@@ -496,7 +496,7 @@ func (e *Engine) writeSegment(ctx context.Context, a *account, aek *AEK, id File
 	tid := e.tableID(k.ws, k.table)
 	path := a.segPath(id.String())
 	w, err := CreateSegment(e.fs, path, SegmentOptions{
-		Account: a.name, ID: id, Workspace: k.ws, Table: k.table, AEK: aek,
+		Account: a.name, ID: id, Workspace: k.ws, Table: k.table, AEK: aek, formatV1: e.o.segmentFormatV1,
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -38,11 +39,11 @@ func testSegmentGolden(t *testing.T, name string) {
 	path := filepath.Join("testdata", name)
 	kr := goldenKeyring(t)
 	id := FileID{0x5e, 0x67}
-	if *update && name == "segment-v2.golden" {
+	write := func(v1 bool) []byte {
 		mem := vfs.NewMemFS()
 		_ = mem.MkdirAll("/g", 0o700)
 		aek, _ := kr.AEK(context.Background(), goldenAccount, 5)
-		w, err := CreateSegment(mem, "/g/s", SegmentOptions{Account: goldenAccount, ID: id, Workspace: "ws", Table: "Golden_CL", AEK: aek, Rand: detRand(21)})
+		w, err := CreateSegment(mem, "/g/s", SegmentOptions{Account: goldenAccount, ID: id, Workspace: "ws", Table: "Golden_CL", AEK: aek, Rand: detRand(21), formatV1: v1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,9 +56,18 @@ func testSegmentGolden(t *testing.T, name string) {
 			t.Fatal(err)
 		}
 		data, _ := mem.ReadFile("/g/s")
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+		return data
+	}
+	if *update && name == "segment-v2.golden" {
+		if err := os.WriteFile(path, write(false), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The writer is deterministic given its random source: it must still
+	// write exactly the frozen bytes (for v1, the writer kept for upgrade
+	// tests; for v2, the current format, which must not drift unnoticed).
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(write(name == "segment-v1.golden"), old) {
+		t.Fatalf("the writer no longer writes the frozen format of %s (%v)", name, err)
 	}
 	fx := &segFixture{id: id, path: path, kr: kr}
 	got, err := readAll(vfs.OS, fx, goldenAccount)

@@ -71,6 +71,10 @@ type SegmentOptions struct {
 	Rand io.Reader
 	// NoCompression stores blocks without zstd (for measurements only).
 	NoCompression bool
+	// formatV1 writes the previous segment format (v1 header, whole-block
+	// envelopes, v1 footer), so that tests can check that segments written
+	// by earlier versions keep working. Only tests of this package set it.
+	formatV1 bool
 }
 
 // SegmentWriter writes one segment file. It writes to path+".tmp" and
@@ -108,7 +112,11 @@ func CreateSegment(fsys vfs.FS, path string, opts SegmentOptions) (*SegmentWrite
 	w.f = f
 	hdr := make([]byte, 0, segHeaderSize)
 	hdr = append(hdr, segMagic...)
-	hdr = append(hdr, segVersion2, 0, 0, 0)
+	version := byte(segVersion2)
+	if opts.formatV1 {
+		version = segVersion1
+	}
+	hdr = append(hdr, version, 0, 0, 0)
 	hdr = append(hdr, opts.ID[:]...)
 	if err := w.write(hdr); err != nil {
 		w.Abort()
@@ -142,12 +150,15 @@ func (w *SegmentWriter) Append(b *Block) (BlockMeta, error) {
 	if err := b.Validate(); err != nil {
 		return BlockMeta{}, err
 	}
+	if w.opts.formatV1 {
+		return w.appendV1(b)
+	}
 	return w.appendV2(b)
 }
 
 // appendV1 writes b as a v1 block: the whole block in one envelope. Only
-// v1 segments hold such blocks; the writer no longer produces them, but
-// tests keep the encoder to exercise the v1 reader.
+// v1 segments hold such blocks; the writer produces them only for tests
+// (SegmentOptions.formatV1) of the v1 reader.
 func (w *SegmentWriter) appendV1(b *Block) (BlockMeta, error) {
 	var err error
 	w.raw = b.marshal(w.raw[:0])
@@ -192,7 +203,7 @@ func (w *SegmentWriter) Finish() (*SegmentMeta, error) {
 			meta.MaxTime = b.MaxTime
 		}
 	}
-	footer := marshalFooter(nil, meta)
+	footer := marshalFooter(nil, meta, w.opts.formatV1)
 	sealed, err := sealEnvelope(nil, w.opts.Rand, w.opts.AEK, w.binding(kindFooter, 0), footer)
 	if err != nil {
 		return nil, err
@@ -249,9 +260,13 @@ func (w *SegmentWriter) Abort() error {
 //	uvarint block count
 //	per block: uvarint offset, uvarint length, uvarint directory length,
 //	           uvarint rows, varint min time, varint max time (Unix ns)
-func marshalFooter(dst []byte, m *SegmentMeta) []byte {
+func marshalFooter(dst []byte, m *SegmentMeta, v1 bool) []byte {
 	dst = append(dst, footerMagic...)
-	dst = append(dst, footerVersion2)
+	if v1 {
+		dst = append(dst, footerVersion1)
+	} else {
+		dst = append(dst, footerVersion2)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(m.Workspace)))
 	dst = append(dst, m.Workspace...)
 	dst = binary.AppendUvarint(dst, uint64(len(m.Table)))
@@ -260,7 +275,9 @@ func marshalFooter(dst []byte, m *SegmentMeta) []byte {
 	for _, b := range m.Blocks {
 		dst = binary.AppendUvarint(dst, uint64(b.Offset))
 		dst = binary.AppendUvarint(dst, uint64(b.Length))
-		dst = binary.AppendUvarint(dst, uint64(b.DirLength))
+		if !v1 {
+			dst = binary.AppendUvarint(dst, uint64(b.DirLength))
+		}
 		dst = binary.AppendUvarint(dst, uint64(b.Rows))
 		dst = binary.AppendVarint(dst, b.MinTime.UnixNano())
 		dst = binary.AppendVarint(dst, b.MaxTime.UnixNano())
