@@ -233,6 +233,7 @@ func (s *Server) drainOutageBuffers(ctx context.Context) {
 // ingestion, for the caller to drop.
 func (s *Server) drainOne(ctx context.Context, eng *store.Engine, outage, target string) (int64, error) {
 	st, err := eng.MoveAccount(ctx, outage, target)
+	s.drainedRows.Add(float64(st.Rows)) // batches committed stay moved, even on error
 	if err != nil {
 		return st.Rows, err
 	}

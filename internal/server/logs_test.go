@@ -87,6 +87,7 @@ func newSinkServer(t *testing.T, fsys vfs.FS) (*Server, *unavailableKeys, *store
 	s.keys = &keys{store: st.Store, log: log}
 	s.keys.m = kek.NewManager(kek.Options{Store: kek.MetaGenerations{Store: st.Store}, Platform: kek.PlatformAuthority{Sealer: st.Sealer}, Log: log})
 	s.outageRows = prometheus.NewCounter(prometheus.CounterOpts{Name: "test_outage_rows"})
+	s.drainedRows = prometheus.NewCounter(prometheus.CounterOpts{Name: "test_drained_rows"})
 	uk := &unavailableKeys{Keys: storeKeys{s.keys.m}, fail: map[string]int{}}
 	tk, err := st.tableIDKey(ctx)
 	if err != nil {
@@ -222,6 +223,9 @@ func TestIngestDuringDrain(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(s.outageRows); n != 30 {
 		t.Fatalf("%v rows buffered, want 30", n)
+	}
+	if n := testutil.ToFloat64(s.drainedRows); n != 30 {
+		t.Fatalf("%v rows drained, want 30", n)
 	}
 	wantIDs(t, sinkIDs(t, eng, ""), [2]int{0, 5}, [2]int{100, 130}, [2]int{200, 203})
 	wantIDs(t, sinkIDs(t, eng, sinkCluster), [2]int{0, 5}, [2]int{100, 130}, [2]int{200, 203})

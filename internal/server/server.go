@@ -53,13 +53,15 @@ type Server struct {
 	engine atomic.Pointer[store.Engine]
 	// outageRows counts rows buffered under the platform key during outages.
 	outageRows prometheus.Counter
-	vaults     *vaults.Provider
-	keyvault   *keyvault.Service
-	hsm        *pkcs11.Backend
-	ready      atomic.Bool
-	registry   *prometheus.Registry
-	requests   *prometheus.CounterVec
-	durations  *prometheus.HistogramVec
+	// drainedRows counts rows moved from outage buffers under the CMK.
+	drainedRows prometheus.Counter
+	vaults      *vaults.Provider
+	keyvault    *keyvault.Service
+	hsm         *pkcs11.Backend
+	ready       atomic.Bool
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	durations   *prometheus.HistogramVec
 }
 
 // New opens the data directory, bootstraps it on first start, binds the
@@ -257,7 +259,10 @@ func (s *Server) init(ctx context.Context) error {
 	s.outageRows = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "kustodian_outage_buffered_rows_total", Help: "Rows buffered under the platform key while a customer key was unavailable.",
 	})
-	s.registry.MustRegister(ingestRows, s.outageRows)
+	s.drainedRows = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kustodian_outage_drained_rows_total", Help: "Rows moved from outage buffers under their cluster's customer key once it returned.",
+	})
+	s.registry.MustRegister(ingestRows, s.outageRows, s.drainedRows)
 	s.registerStoreMetrics()
 	mux.Handle("/api/logs", s.instrument("ingest", ingest.NewCollector(ingest.Options{
 		Directory: ingestDirectory{s}, Sink: ingestSink{s}, Log: log,
