@@ -1,9 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -17,31 +17,12 @@ import (
 // row is still there, through the Query API and across another restart.
 func TestCompactionMergesSmallSegments(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	dir, addr := t.TempDir(), freeAddr(t)
 	e, tok := setup(t, options{dataDir: dir, listen: addr}, "rg")
 	e.mkWorkspace(t, tok, "rg", "ws-compact", "eastus")
 	ws, key := e.workspaceKeys(t, tok, "rg", "ws-compact")
 	const rounds, perRound = 4, 25
-	for r := range rounds {
-		var b strings.Builder
-		b.WriteByte('[')
-		for i := range perRound {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"round":%d,"i":%d,"msg":"row %d of round %d"}`, r, i, i, r)
-		}
-		b.WriteByte(']')
-		expect(t, e.postLogs(t, ws, key, "Compact", b.String()), http.StatusOK, "")
-		e.stop() // flushes: one more small segment
-		e = start(t, options{dataDir: dir, listen: addr})
-	}
+	e = e.smallSegments(t, dir, addr, ws, key, rounds, perRound)
 	before := segmentFiles(t, dir)
 	if before < rounds {
 		t.Fatalf("%d segment files before compaction, want at least %d", before, rounds)
@@ -77,6 +58,59 @@ func TestCompactionMergesSmallSegments(t *testing.T) {
 	e.stop()
 	e = start(t, options{dataDir: dir, listen: addr})
 	check()
+}
+
+// smallSegments posts rounds batches of perRound rows to table Compact_CL,
+// restarting the server after each so that each becomes one small segment,
+// and returns the running server.
+func (e *env) smallSegments(t *testing.T, dir, addr, ws, key string, rounds, perRound int) *env {
+	t.Helper()
+	for r := range rounds {
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := range perRound {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"round":%d,"i":%d,"msg":"row %d of round %d"}`, r, i, i, r)
+		}
+		b.WriteByte(']')
+		expect(t, e.postLogs(t, ws, key, "Compact", b.String()), http.StatusOK, "")
+		e.stop() // flushes: one more small segment
+		e = start(t, options{dataDir: dir, listen: addr})
+	}
+	return e
+}
+
+// TestAdminCompact: the operator can run a compaction pass on demand;
+// other principals cannot.
+func TestAdminCompact(t *testing.T) {
+	t.Parallel()
+	dir, addr := t.TempDir(), freeAddr(t)
+	e, tok := setup(t, options{dataDir: dir, listen: addr}, "rg")
+	e.mkWorkspace(t, tok, "rg", "ws-admin-compact", "eastus")
+	ws, key := e.workspaceKeys(t, tok, "rg", "ws-admin-compact")
+	e = e.smallSegments(t, dir, addr, ws, key, 3, 10)
+	before := segmentFiles(t, dir)
+
+	cred, _ := e.newPrincipal(t, "not-the-operator")
+	other := e.token(cred)
+	expect(t, e.do(http.MethodPost, "/admin/compact", other, ""), http.StatusForbidden, "AuthorizationFailed")
+	if n := segmentFiles(t, dir); n != before {
+		t.Fatalf("a refused request changed the segments: %d, want %d", n, before)
+	}
+	r := e.do(http.MethodPost, "/admin/compact", tok, "")
+	expect(t, r, http.StatusOK, "")
+	var st struct{ SegmentsIn, SegmentsOut int }
+	if err := json.Unmarshal(r.body, &st); err != nil || st.SegmentsIn < 3 || st.SegmentsOut < 1 || st.SegmentsOut >= st.SegmentsIn {
+		t.Fatalf("compaction answered %s (%v)", r.body, err)
+	}
+	if n := segmentFiles(t, dir); n != before-st.SegmentsIn+st.SegmentsOut {
+		t.Fatalf("%d segment files after compaction, want %d", n, before-st.SegmentsIn+st.SegmentsOut)
+	}
+	if n, err := e.count(t, e.logsClient(t), ws, "Compact_CL | count"); err != nil || n != 30 {
+		t.Fatalf("count = %d, %v; want 30", n, err)
+	}
 }
 
 // segmentFiles counts the segment files under the data directory.

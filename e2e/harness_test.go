@@ -278,3 +278,15 @@ func expect(t testing.TB, r response, status int, wantCode string) {
 }
 
 func q(apiVersion string) string { return "?api-version=" + url.QueryEscape(apiVersion) }
+
+// freeAddr returns a loopback address with a free port, for tests that
+// restart a server on the same address.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,13 +20,7 @@ import (
 // wrong answer — while the workspace's other tables still answer.
 func TestTamperedSegmentFailsQueriesClearly(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	dir, addr := t.TempDir(), freeAddr(t)
 	e, tok := setup(t, options{dataDir: dir, listen: addr}, "rg")
 	e.mkWorkspace(t, tok, "rg", "ws-tamper", "eastus")
 	ws, key := e.workspaceKeys(t, tok, "rg", "ws-tamper")

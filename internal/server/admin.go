@@ -11,6 +11,7 @@ import (
 
 	"github.com/kustodian/kustodian/internal/identity"
 	"github.com/kustodian/kustodian/internal/keyvault"
+	"github.com/kustodian/kustodian/internal/store"
 )
 
 // adminHandler serves the operator API under /admin/:
@@ -21,6 +22,7 @@ import (
 //	DELETE /admin/outages/{vault}         end an outage
 //	GET    /admin/accounts                 storage accounts' key states
 //	POST   /admin/accounts/refresh         re-check every customer key now
+//	POST   /admin/compact                  merge small segments now (one pass)
 //
 // It needs a Resource Manager token of the operator principal (the
 // bootstrap principal). The outage drill rehearses the seed's Key Vault
@@ -31,6 +33,7 @@ type adminHandler struct {
 	kv       *keyvault.Service
 	keys     *keys
 	refresh  func(context.Context) // re-check keys, reload storage accounts
+	compact  func(context.Context) (store.CompactStats, error)
 	operator string                // object id
 	now      func() time.Time
 }
@@ -103,6 +106,16 @@ func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Re-check every customer key now instead of at the next refresh.
 		h.refresh(r.Context())
 		h.listAccounts(w, r)
+	case path == "/admin/compact" && r.Method == http.MethodPost:
+		st, err := h.compact(r.Context())
+		if err != nil {
+			adminFail(w, http.StatusServiceUnavailable, "CompactionFailed",
+				"Compaction did not finish; what it did is kept, the rest is retried at the next pass: "+err.Error())
+			return
+		}
+		writeAdmin(w, http.StatusOK, map[string]any{"accounts": st.Accounts, "skipped": st.Skipped,
+			"groups": st.Groups, "abandoned": st.Abandoned, "segmentsIn": st.SegmentsIn, "segmentsOut": st.SegmentsOut,
+			"rows": st.Rows, "bytesIn": st.BytesIn, "bytesOut": st.BytesOut})
 	default:
 		adminFail(w, http.StatusNotFound, "NotFound", "No such operator endpoint.")
 	}

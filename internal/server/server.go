@@ -275,7 +275,7 @@ func (s *Server) init(ctx context.Context) error {
 		},
 		Workspace: s.queryWorkspace,
 	})))
-	mux.Handle("/admin/", s.instrument("admin", &adminHandler{ids: ids, kv: kv, keys: s.keys, refresh: s.refreshKeys, operator: boot.ObjectID, now: time.Now}))
+	mux.Handle("/admin/", s.instrument("admin", &adminHandler{ids: ids, kv: kv, keys: s.keys, refresh: s.refreshKeys, compact: s.compact, operator: boot.ObjectID, now: time.Now}))
 	// Resource Manager paths are case-insensitive ("/Subscriptions/..."
 	// appears in ids Azure returns), so the first segment decides, folded.
 	armHandler, idHandler := s.instrument("arm", router), s.instrument("identity", ids.Handler())
@@ -593,4 +593,13 @@ func (s *Server) registerStoreMetrics() {
 	} {
 		s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help}, stat(m.f)))
 	}
+}
+
+// compact runs one compaction pass now (the operator API).
+func (s *Server) compact(ctx context.Context) (store.CompactStats, error) {
+	eng := s.engine.Load()
+	if eng == nil {
+		return store.CompactStats{}, errors.New("the log store is not open yet")
+	}
+	return eng.Compact(ctx)
 }
