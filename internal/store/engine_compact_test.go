@@ -568,21 +568,7 @@ func TestCompactReadersKeepSegments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen := map[int64]int{}
-			read := func(n int) {
-				for ; n != 0; n-- {
-					b, err := it.Next(ctx)
-					if err == io.EOF {
-						return
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, id := range b.Column("id_d").Ints {
-						seen[id]++
-					}
-				}
-			}
+			seen, read := idReader(t, it)
 			read(1)
 			c.op(t, e)
 			// The files of the segments the scan has still to read are
@@ -1149,5 +1135,26 @@ func TestCompactCancel(t *testing.T) {
 	checkFilesMatchCatalog(t, env, env.fs, "a")
 	for _, table := range []string{"A_CL", "B_CL"} {
 		sameIDsOrFail(t, e, testWS1, table, idRange(0, 30))
+	}
+}
+
+// idReader returns the ids counted so far from it's id_d column and a
+// function that reads up to n more blocks (n < 0: to the end).
+func idReader(t testing.TB, it BlockIterator) (map[int64]int, func(n int)) {
+	seen := map[int64]int{}
+	return seen, func(n int) {
+		t.Helper()
+		for ; n != 0; n-- {
+			b, err := it.Next(context.Background())
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range b.Column("id_d").Ints {
+				seen[id]++
+			}
+		}
 	}
 }

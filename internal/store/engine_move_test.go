@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -314,21 +313,7 @@ func TestMoveAccountOpenScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer it.Close()
-	seen := map[int64]int{}
-	read := func(n int) {
-		for ; n != 0; n-- {
-			b, err := it.Next(ctx)
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, id := range b.Column("id_d").Ints {
-				seen[id]++
-			}
-		}
-	}
+	seen, read := idReader(t, it)
 	read(1)
 	if _, err := e.MoveAccount(ctx, moveFrom, moveTo); err != nil {
 		t.Fatal(err)
