@@ -34,7 +34,7 @@ type adminHandler struct {
 	keys     *keys
 	refresh  func(context.Context) // re-check keys, reload storage accounts
 	compact  func(context.Context) (store.CompactStats, error)
-	operator string                // object id
+	operator string // object id
 	now      func() time.Time
 }
 
