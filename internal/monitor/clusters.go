@@ -11,6 +11,7 @@ import (
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/audit"
 	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/resources"
 )
 
 // Cluster provisioning states.
@@ -326,7 +327,7 @@ func (p *Provider) putCluster(w http.ResponseWriter, r *arm.Request) error {
 		case err != nil:
 			return err
 		default:
-			doc, err = decodeDoc[ClusterDoc](res)
+			doc, err = resources.DecodeDoc[ClusterDoc](res)
 			if err != nil {
 				return err
 			}
@@ -403,7 +404,7 @@ func (p *Provider) createCluster(ctx context.Context, tx meta.Tx, r *arm.Request
 	}
 
 	if recovered != nil {
-		doc, err := decodeDoc[ClusterDoc](recovered)
+		doc, err := resources.DecodeDoc[ClusterDoc](recovered)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -415,7 +416,7 @@ func (p *Provider) createCluster(ctx context.Context, tx meta.Tx, r *arm.Request
 		doc.LastModifiedDate = now
 		doc.ProvisionedAt = now.Add(p.d.ProvisioningDelay)
 		recovered.DeletedAt = nil
-		recovered.Body = encodeDoc(doc)
+		recovered.Body = resources.EncodeDoc(doc)
 		recovered.UpdatedAt = now
 		if err := tx.PutResource(ctx, recovered); err != nil {
 			return nil, nil, err
@@ -455,7 +456,7 @@ func (p *Provider) createCluster(ctx context.Context, tx meta.Tx, r *arm.Request
 	}
 	res := &meta.Resource{
 		ID: id.String(), Type: TypeCluster, SubscriptionID: id.SubscriptionID, ResourceGroup: id.ResourceGroup,
-		Name: id.Name(), Location: doc.Location, Body: encodeDoc(doc), CreatedAt: now, UpdatedAt: now,
+		Name: id.Name(), Location: doc.Location, Body: resources.EncodeDoc(doc), CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.PutResource(ctx, res); err != nil {
 		return nil, nil, err
@@ -543,7 +544,7 @@ func (p *Provider) applyClusterChange(ctx context.Context, tx meta.Tx, r *arm.Re
 			Cause: cause + " removed the cluster identity", At: now}
 	}
 	doc.LastModifiedDate = now
-	res.Body = encodeDoc(doc)
+	res.Body = resources.EncodeDoc(doc)
 	res.UpdatedAt = now
 	if err := tx.PutResource(ctx, res); err != nil {
 		return nil, err
@@ -601,7 +602,7 @@ func (p *Provider) patchCluster(w http.ResponseWriter, r *arm.Request) error {
 		event *KeyEvent
 	)
 	err = p.d.Store.Update(ctx, func(tx meta.Tx) error {
-		sub, r2, d2, err := loadDoc[ClusterDoc](ctx, tx, r, id, TypeCluster)
+		sub, r2, d2, err := resources.LoadDoc[ClusterDoc](ctx, tx, r.Caller, id, TypeCluster)
 		if err != nil {
 			return err
 		}
@@ -651,7 +652,7 @@ func (p *Provider) prevalidateKey(ctx context.Context, id arm.ResourceID, spec *
 		if err != nil {
 			return err
 		}
-		doc, err = decodeDoc[ClusterDoc](res)
+		doc, err = resources.DecodeDoc[ClusterDoc](res)
 		return err
 	})
 	if errors.Is(err, meta.ErrNotFound) {
@@ -688,7 +689,7 @@ func (p *Provider) getCluster(w http.ResponseWriter, r *arm.Request) error {
 	)
 	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		_, res, doc, err = loadDoc[ClusterDoc](ctx, tx, r, id, TypeCluster)
+		_, res, doc, err = resources.LoadDoc[ClusterDoc](ctx, tx, r.Caller, id, TypeCluster)
 		return err
 	})
 	if err != nil {
@@ -726,7 +727,7 @@ func (p *Provider) deleteCluster(w http.ResponseWriter, r *arm.Request) error {
 		} else if err != nil {
 			return err
 		}
-		doc, err := decodeDoc[ClusterDoc](res)
+		doc, err := resources.DecodeDoc[ClusterDoc](res)
 		if err != nil {
 			return err
 		}
@@ -806,7 +807,7 @@ func (p *Provider) PurgeExpired(ctx context.Context, onPurge func(res *meta.Reso
 func (p *Provider) purge(ctx context.Context, tx meta.Tx, res *meta.Resource) error {
 	switch {
 	case strings.EqualFold(res.Type, TypeCluster):
-		doc, err := decodeDoc[ClusterDoc](res)
+		doc, err := resources.DecodeDoc[ClusterDoc](res)
 		if err != nil {
 			return err
 		}
@@ -814,7 +815,7 @@ func (p *Provider) purge(ctx context.Context, tx meta.Tx, res *meta.Resource) er
 			return err
 		}
 	case strings.EqualFold(res.Type, TypeWorkspace):
-		doc, err := decodeDoc[WorkspaceDoc](res)
+		doc, err := resources.DecodeDoc[WorkspaceDoc](res)
 		if err != nil {
 			return err
 		}
@@ -896,7 +897,7 @@ func ClusterByClusterID(ctx context.Context, tx meta.Tx, clusterID string) (*met
 		return nil, nil, err
 	}
 	for _, res := range list {
-		doc, err := decodeDoc[ClusterDoc](res)
+		doc, err := resources.DecodeDoc[ClusterDoc](res)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/resources"
 )
 
 // ComponentDoc is an Application Insights component's stored state.
@@ -175,7 +176,7 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 		case err != nil:
 			return err
 		default:
-			if doc, err = decodeDoc[ComponentDoc](res); err != nil {
+			if doc, err = resources.DecodeDoc[ComponentDoc](res); err != nil {
 				return err
 			}
 			if doc.Location != loc {
@@ -225,7 +226,7 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 		}
 		doc.WorkspaceResourceID = wsRID
 		doc.DisableIPMasking, doc.ImmediatePurge30 = disableMask, purge30
-		res.Body, res.UpdatedAt = encodeDoc(doc), now
+		res.Body, res.UpdatedAt = resources.EncodeDoc(doc), now
 		return tx.PutResource(ctx, res)
 	})
 	if err != nil {
@@ -236,7 +237,7 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 }
 
 func (p *Provider) loadComponent(r *arm.Request, tx meta.Tx) (*meta.Resource, *ComponentDoc, error) {
-	_, res, doc, err := loadDoc[ComponentDoc](r.Context(), tx, r, componentID(r), TypeComponent)
+	_, res, doc, err := resources.LoadDoc[ComponentDoc](r.Context(), tx, r.Caller, componentID(r), TypeComponent)
 	return res, doc, err
 }
 
@@ -284,7 +285,7 @@ func (p *Provider) patchComponentTags(w http.ResponseWriter, r *arm.Request) err
 			return err
 		}
 		doc.Tags = tg
-		res.Body, res.UpdatedAt = encodeDoc(doc), p.d.Now()
+		res.Body, res.UpdatedAt = resources.EncodeDoc(doc), p.d.Now()
 		return tx.PutResource(r.Context(), res)
 	})
 	if err != nil {

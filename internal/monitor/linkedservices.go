@@ -8,6 +8,7 @@ import (
 
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/resources"
 )
 
 // linkedServiceDoc is a linked service's stored state.
@@ -84,7 +85,7 @@ func (p *Provider) putLinkedService(w http.ResponseWriter, r *arm.Request) error
 		} else if err != nil {
 			return err
 		}
-		cluster, err := decodeDoc[ClusterDoc](cres)
+		cluster, err := resources.DecodeDoc[ClusterDoc](cres)
 		if err != nil {
 			return err
 		}
@@ -118,20 +119,20 @@ func (p *Provider) putLinkedService(w http.ResponseWriter, r *arm.Request) error
 		ws.LinkedAt = now
 		ws.SKUBeforeLink, ws.SKU = ws.SKU, "LACluster"
 		ws.ModifiedDate = now
-		wsRes.Body, wsRes.UpdatedAt = encodeDoc(ws), now
+		wsRes.Body, wsRes.UpdatedAt = resources.EncodeDoc(ws), now
 		if err := tx.PutResource(ctx, wsRes); err != nil {
 			return err
 		}
 		cluster.Associated = append(cluster.Associated, Association{
 			WorkspaceID: ws.CustomerID, WorkspaceName: wsRes.Name, ResourceID: wsRes.ID, AssociateDate: now,
 		})
-		cres.Body, cres.UpdatedAt = encodeDoc(cluster), now
+		cres.Body, cres.UpdatedAt = resources.EncodeDoc(cluster), now
 		if err := tx.PutResource(ctx, cres); err != nil {
 			return err
 		}
 		res = &meta.Resource{
 			ID: lsID.String(), Type: TypeLinkedService, SubscriptionID: lsID.SubscriptionID, ResourceGroup: lsID.ResourceGroup,
-			Name: "cluster", Location: ws.Location, Body: encodeDoc(linkedServiceDoc{WriteAccessResourceID: cres.ID}),
+			Name: "cluster", Location: ws.Location, Body: resources.EncodeDoc(linkedServiceDoc{WriteAccessResourceID: cres.ID}),
 			CreatedAt: now, UpdatedAt: now,
 		}
 		return tx.PutResource(ctx, res)
@@ -161,7 +162,7 @@ func (p *Provider) putLinkedService(w http.ResponseWriter, r *arm.Request) error
 func (p *Provider) unlink(ctx context.Context, tx meta.Tx, wsRes *meta.Resource, ws *WorkspaceDoc) error {
 	now := p.d.Now()
 	if cres, err := tx.Resource(ctx, ws.ClusterResourceID); err == nil {
-		cluster, err := decodeDoc[ClusterDoc](cres)
+		cluster, err := resources.DecodeDoc[ClusterDoc](cres)
 		if err != nil {
 			return err
 		}
@@ -172,7 +173,7 @@ func (p *Provider) unlink(ctx context.Context, tx meta.Tx, wsRes *meta.Resource,
 			}
 		}
 		cluster.Associated = kept
-		cres.Body, cres.UpdatedAt = encodeDoc(cluster), now
+		cres.Body, cres.UpdatedAt = resources.EncodeDoc(cluster), now
 		if err := tx.PutResource(ctx, cres); err != nil {
 			return err
 		}
@@ -184,7 +185,7 @@ func (p *Provider) unlink(ctx context.Context, tx meta.Tx, wsRes *meta.Resource,
 		ws.SKU, ws.SKUBeforeLink = ws.SKUBeforeLink, ""
 	}
 	ws.ModifiedDate = now
-	wsRes.Body, wsRes.UpdatedAt = encodeDoc(ws), now
+	wsRes.Body, wsRes.UpdatedAt = resources.EncodeDoc(ws), now
 	return tx.PutResource(ctx, wsRes)
 }
 
@@ -295,7 +296,7 @@ func (p *Provider) listLinkedServices(w http.ResponseWriter, r *arm.Request) err
 }
 
 func renderLinkedService(res *meta.Resource, workspaceName string) (map[string]any, error) {
-	doc, err := decodeDoc[linkedServiceDoc](res)
+	doc, err := resources.DecodeDoc[linkedServiceDoc](res)
 	if err != nil {
 		return nil, err
 	}

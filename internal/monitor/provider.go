@@ -3,9 +3,6 @@ package monitor
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -198,11 +195,7 @@ func reqScope(r *arm.Request) scope {
 // caller's tenant, and (when group is set) that the group exists. It returns
 // the subscription.
 func checkScope(ctx context.Context, tx meta.Tx, caller arm.Caller, s scope) (*meta.Subscription, error) {
-	sub, err := resources.EnsureSubscription(ctx, tx, caller, s.sub)
-	if err != nil || s.group == "" {
-		return sub, err
-	}
-	return sub, resources.EnsureGroupExists(ctx, tx, s.sub, s.group)
+	return resources.EnsureScope(ctx, tx, caller, s.sub, s.group)
 }
 
 // authorize checks that the caller may perform action on scope. A denial in
@@ -260,23 +253,6 @@ func randomKey() (string, error) {
 	return encodeStd(b), nil
 }
 
-func decodeDoc[T any](r *meta.Resource) (*T, error) {
-	var v T
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", r.ID, err)
-	}
-	return &v, nil
-}
-
-func encodeDoc(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// The documents are plain structs: this cannot fail.
-		panic(fmt.Sprintf("monitor: encode document: %v", err))
-	}
-	return b
-}
-
 // rfc1123 formats times the way the seed's early api-versions show them.
 func rfc1123(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
 
@@ -326,25 +302,6 @@ func tags(body arm.Object) (map[string]string, error) {
 	return t, nil
 }
 
-// loadDoc reads the live resource id of type typ in the request's scope
-// (subscription, tenant and group checked first) and decodes its document;
-// an absent resource is 404 ResourceNotFound. It returns the subscription
-// too.
-func loadDoc[T any](ctx context.Context, tx meta.Tx, r *arm.Request, id arm.ResourceID, typ string) (*meta.Subscription, *meta.Resource, *T, error) {
-	sub, err := checkScope(ctx, tx, r.Caller, reqScope(r))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	res, err := tx.Resource(ctx, id.String())
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil, nil, nil, arm.NotFound(typ, id.Name())
-	} else if err != nil {
-		return nil, nil, nil, err
-	}
-	doc, err := decodeDoc[T](res)
-	return sub, res, doc, err
-}
-
 // listResources answers a list of resources of type typ in the request's
 // subscription or group, showing those the caller may read (action), each
 // rendered by render.
@@ -375,7 +332,7 @@ func listResources[T any](p *Provider, w http.ResponseWriter, r *arm.Request, ty
 			} else if !ok {
 				continue
 			}
-			doc, err := decodeDoc[T](res)
+			doc, err := resources.DecodeDoc[T](res)
 			if err != nil {
 				return err
 			}

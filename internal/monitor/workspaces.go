@@ -9,6 +9,7 @@ import (
 
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/resources"
 )
 
 // Workspace SKUs.
@@ -53,7 +54,7 @@ func WorkspaceByCustomerID(ctx context.Context, tx meta.Tx, customerID string) (
 	if err != nil {
 		return nil, nil, err
 	}
-	doc, err := decodeDoc[WorkspaceDoc](res)
+	doc, err := resources.DecodeDoc[WorkspaceDoc](res)
 	return res, doc, err
 }
 
@@ -214,7 +215,7 @@ func (p *Provider) writeWorkspace(w http.ResponseWriter, r *arm.Request, full bo
 		} else if err != nil {
 			return err
 		}
-		if doc, err = decodeDoc[WorkspaceDoc](res); err != nil {
+		if doc, err = resources.DecodeDoc[WorkspaceDoc](res); err != nil {
 			return err
 		}
 		if full && spec.location != doc.Location {
@@ -225,7 +226,7 @@ func (p *Provider) writeWorkspace(w http.ResponseWriter, r *arm.Request, full bo
 			return err
 		}
 		doc.ModifiedDate = now
-		res.Body, res.UpdatedAt = encodeDoc(doc), now
+		res.Body, res.UpdatedAt = resources.EncodeDoc(doc), now
 		return tx.PutResource(ctx, res)
 	})
 	if err != nil {
@@ -274,7 +275,7 @@ func applyWorkspaceSpec(doc *WorkspaceDoc, spec *workspaceSpec, now time.Time) e
 // same id and region (keeping its customerId, keys and data).
 func (p *Provider) createWorkspace(ctx context.Context, tx meta.Tx, id arm.ResourceID, spec *workspaceSpec, now time.Time) (*meta.Resource, *WorkspaceDoc, error) {
 	if res, err := tx.DeletedResource(ctx, id.String()); err == nil && !p.expired(res.DeletedAt, p.d.WorkspaceSoftDeleteRetention, now) {
-		doc, err := decodeDoc[WorkspaceDoc](res)
+		doc, err := resources.DecodeDoc[WorkspaceDoc](res)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -287,7 +288,7 @@ func (p *Provider) createWorkspace(ctx context.Context, tx meta.Tx, id arm.Resou
 			return nil, nil, err
 		}
 		doc.ModifiedDate = now
-		res.DeletedAt, res.Body, res.UpdatedAt = nil, encodeDoc(doc), now
+		res.DeletedAt, res.Body, res.UpdatedAt = nil, resources.EncodeDoc(doc), now
 		if err := tx.PutResource(ctx, res); err != nil {
 			return nil, nil, err
 		}
@@ -310,7 +311,7 @@ func (p *Provider) createWorkspace(ctx context.Context, tx meta.Tx, id arm.Resou
 	}
 	res := &meta.Resource{
 		ID: id.String(), Type: TypeWorkspace, SubscriptionID: id.SubscriptionID, ResourceGroup: id.ResourceGroup,
-		Name: id.Name(), Location: doc.Location, Body: encodeDoc(doc), CreatedAt: now, UpdatedAt: now,
+		Name: id.Name(), Location: doc.Location, Body: resources.EncodeDoc(doc), CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.PutResource(ctx, res); err != nil {
 		return nil, nil, err
@@ -353,7 +354,7 @@ func SharedKeys(ctx context.Context, tx meta.Tx, sealer Sealer, customerID strin
 }
 
 func (p *Provider) loadWorkspace(ctx context.Context, tx meta.Tx, r *arm.Request) (*meta.Resource, *WorkspaceDoc, error) {
-	_, res, doc, err := loadDoc[WorkspaceDoc](ctx, tx, r, workspaceID(r), TypeWorkspace)
+	_, res, doc, err := resources.LoadDoc[WorkspaceDoc](ctx, tx, r.Caller, workspaceID(r), TypeWorkspace)
 	return res, doc, err
 }
 
@@ -426,7 +427,7 @@ func (p *Provider) deleteWorkspace(w http.ResponseWriter, r *arm.Request) error 
 			return p.purge(ctx, tx, res)
 		}
 		now := p.d.Now()
-		res.DeletedAt, res.Body, res.UpdatedAt = &now, encodeDoc(doc), now
+		res.DeletedAt, res.Body, res.UpdatedAt = &now, resources.EncodeDoc(doc), now
 		return tx.PutResource(ctx, res)
 	})
 	if err != nil {

@@ -13,7 +13,6 @@ package vaults
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -120,43 +119,11 @@ func (p *Provider) authorize(r *arm.Request, action, scope string) error {
 	return p.d.Authorize(r.Context(), r.Caller, action, scope)
 }
 
-func checkScope(ctx context.Context, tx meta.Tx, caller arm.Caller, sub, group string) error {
-	if _, err := resources.EnsureSubscription(ctx, tx, caller, sub); err != nil || group == "" {
-		return err
-	}
-	return resources.EnsureGroupExists(ctx, tx, sub, group)
-}
-
 // load reads a live vault of the request's scope (subscription, tenant and
 // group checked first); an absent vault is 404 ResourceNotFound.
 func load(ctx context.Context, tx meta.Tx, r *arm.Request, id arm.ResourceID) (*meta.Resource, *Doc, error) {
-	if err := checkScope(ctx, tx, r.Caller, id.SubscriptionID, id.ResourceGroup); err != nil {
-		return nil, nil, err
-	}
-	res, err := tx.Resource(ctx, id.String())
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil, nil, arm.NotFound(TypeVault, id.Name())
-	} else if err != nil {
-		return nil, nil, err
-	}
-	doc, err := decode(res)
+	_, res, doc, err := resources.LoadDoc[Doc](ctx, tx, r.Caller, id, TypeVault)
 	return res, doc, err
-}
-
-func decode(res *meta.Resource) (*Doc, error) {
-	var d Doc
-	if err := json.Unmarshal(res.Body, &d); err != nil {
-		return nil, fmt.Errorf("decode vault %s: %w", res.ID, err)
-	}
-	return &d, nil
-}
-
-func encode(d *Doc) []byte {
-	b, err := json.Marshal(d)
-	if err != nil {
-		panic(fmt.Sprintf("vaults: encode: %v", err))
-	}
-	return b
 }
 
 func bad(err error) error {
@@ -189,7 +156,7 @@ func (p *Provider) Vault(ctx context.Context, name string) (*keyvault.VaultConfi
 		if err != nil {
 			return err
 		}
-		d, err := decode(res)
+		d, err := resources.DecodeDoc[Doc](res)
 		if err != nil {
 			return err
 		}
@@ -440,7 +407,7 @@ func (p *Provider) put(w http.ResponseWriter, r *arm.Request) error {
 		created bool
 	)
 	err = p.d.Store.Update(ctx, func(tx meta.Tx) error {
-		if err := checkScope(ctx, tx, r.Caller, id.SubscriptionID, id.ResourceGroup); err != nil {
+		if _, err := resources.EnsureScope(ctx, tx, r.Caller, id.SubscriptionID, id.ResourceGroup); err != nil {
 			return err
 		}
 		var err error
@@ -449,7 +416,7 @@ func (p *Provider) put(w http.ResponseWriter, r *arm.Request) error {
 			if s.createMode == "recover" {
 				return arm.Conflict("ConflictError", "The vault '%s' exists and is not deleted: there is nothing to recover.", id.Name())
 			}
-			if doc, err = decode(res); err != nil {
+			if doc, err = resources.DecodeDoc[Doc](res); err != nil {
 				return err
 			}
 			if doc.Location != s.location {
@@ -458,7 +425,7 @@ func (p *Provider) put(w http.ResponseWriter, r *arm.Request) error {
 			if err := apply(doc, s, false); err != nil {
 				return err
 			}
-			res.Body, res.UpdatedAt = encode(doc), now
+			res.Body, res.UpdatedAt = resources.EncodeDoc(doc), now
 			return tx.PutResource(ctx, res)
 		} else if !errors.Is(err, meta.ErrNotFound) {
 			return err
@@ -477,14 +444,14 @@ func (p *Provider) put(w http.ResponseWriter, r *arm.Request) error {
 				return arm.BadRequest("BadRequest", "The deleted vault '%s' is in subscription '%s', region '%s': recover it there.",
 					id.Name(), deleted.SubscriptionID, deleted.Location)
 			}
-			if doc, err = decode(deleted); err != nil {
+			if doc, err = resources.DecodeDoc[Doc](deleted); err != nil {
 				return err
 			}
 			if err := tx.DeleteResource(ctx, deleted.ID); err != nil {
 				return err
 			}
 			res = &meta.Resource{ID: id.String(), Type: TypeVault, SubscriptionID: id.SubscriptionID, ResourceGroup: id.ResourceGroup,
-				Name: id.Name(), Location: doc.Location, Body: encode(doc), CreatedAt: deleted.CreatedAt, UpdatedAt: now}
+				Name: id.Name(), Location: doc.Location, Body: resources.EncodeDoc(doc), CreatedAt: deleted.CreatedAt, UpdatedAt: now}
 			p.d.Log.Info("key vault recovered", "vault", id.Name())
 			return tx.PutResource(ctx, res)
 		} else if !errors.Is(err, meta.ErrNotFound) {
@@ -508,7 +475,7 @@ func (p *Provider) put(w http.ResponseWriter, r *arm.Request) error {
 			return err
 		}
 		res = &meta.Resource{ID: id.String(), Type: TypeVault, SubscriptionID: id.SubscriptionID, ResourceGroup: id.ResourceGroup,
-			Name: id.Name(), Location: doc.Location, Body: encode(doc), CreatedAt: now, UpdatedAt: now}
+			Name: id.Name(), Location: doc.Location, Body: resources.EncodeDoc(doc), CreatedAt: now, UpdatedAt: now}
 		return tx.PutResource(ctx, res)
 	})
 	if err != nil {
@@ -558,7 +525,7 @@ func (p *Provider) update(ctx context.Context, r *arm.Request, id arm.ResourceID
 		if err := fn(doc); err != nil {
 			return err
 		}
-		res.Body, res.UpdatedAt = encode(doc), p.d.Now()
+		res.Body, res.UpdatedAt = resources.EncodeDoc(doc), p.d.Now()
 		return tx.PutResource(ctx, res)
 	})
 	return res, doc, err
@@ -769,7 +736,7 @@ func (p *Provider) listWith(w http.ResponseWriter, r *arm.Request, sub, group st
 	ctx := r.Context()
 	out := []any{}
 	err := p.d.Store.View(ctx, func(tx meta.Tx) error {
-		if err := checkScope(ctx, tx, r.Caller, sub, group); err != nil {
+		if _, err := resources.EnsureScope(ctx, tx, r.Caller, sub, group); err != nil {
 			return err
 		}
 		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: TypeVault, SubscriptionID: sub, ResourceGroup: group, Deleted: deleted})
@@ -777,7 +744,7 @@ func (p *Provider) listWith(w http.ResponseWriter, r *arm.Request, sub, group st
 			return err
 		}
 		for _, res := range list {
-			d, err := decode(res)
+			d, err := resources.DecodeDoc[Doc](res)
 			if err != nil {
 				return err
 			}
@@ -794,7 +761,7 @@ func (p *Provider) listWith(w http.ResponseWriter, r *arm.Request, sub, group st
 
 func (p *Provider) findDeleted(ctx context.Context, tx meta.Tx, r *arm.Request) (*meta.Resource, *Doc, error) {
 	sub, name := r.Params["subscriptionId"], r.Params["vaultName"]
-	if err := checkScope(ctx, tx, r.Caller, sub, ""); err != nil {
+	if _, err := resources.EnsureScope(ctx, tx, r.Caller, sub, ""); err != nil {
 		return nil, nil, err
 	}
 	res, err := byName(ctx, tx, name, true)
@@ -803,7 +770,7 @@ func (p *Provider) findDeleted(ctx context.Context, tx meta.Tx, r *arm.Request) 
 	} else if err != nil {
 		return nil, nil, err
 	}
-	d, err := decode(res)
+	d, err := resources.DecodeDoc[Doc](res)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -880,7 +847,7 @@ func (p *Provider) PurgeExpired(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, res := range list {
-			d, err := decode(res)
+			d, err := resources.DecodeDoc[Doc](res)
 			if err != nil {
 				return err
 			}
