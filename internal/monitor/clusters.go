@@ -293,9 +293,8 @@ func (p *Provider) putCluster(w http.ResponseWriter, r *arm.Request) error {
 	if err := p.authorize(r, "Microsoft.OperationalInsights/clusters/write", id.String()); err != nil {
 		return err
 	}
-	if !validName(id.Name(), 4, 63) {
-		return arm.BadRequest("InvalidClusterName",
-			"The cluster name '%s' is invalid: it must be 4 to 63 letters, digits or hyphens, starting and ending with a letter or digit.", id.Name())
+	if err := checkName(id, "InvalidClusterName", "cluster"); err != nil {
+		return err
 	}
 	body, err := r.Body()
 	if err != nil {

@@ -262,6 +262,16 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // whose response shape the seed prints.
 func isEarlyClusterAPI(v string) bool { return v == "2019-08-01-preview" || v == "2020-03-01-preview" }
 
+// checkName answers 400 code unless the name of id (a kind, such as
+// "cluster") is 4 to 63 letters, digits or hyphens, starting and ending with
+// a letter or digit.
+func checkName(id arm.ResourceID, code, kind string) error {
+	if validName(id.Name(), 4, 63) {
+		return nil
+	}
+	return arm.BadRequest(code, "The %s name '%s' is invalid: it must be 4 to 63 letters, digits or hyphens, starting and ending with a letter or digit.", kind, id.Name())
+}
+
 // validName checks a resource name: length bounds, letters, digits and
 // hyphens, starting and ending with a letter or digit.
 func validName(name string, minLen, maxLen int) bool {

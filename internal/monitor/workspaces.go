@@ -181,9 +181,8 @@ func (p *Provider) writeWorkspace(w http.ResponseWriter, r *arm.Request, full bo
 	if err := p.authorize(r, "Microsoft.OperationalInsights/workspaces/write", id.String()); err != nil {
 		return err
 	}
-	if !validName(id.Name(), 4, 63) {
-		return arm.BadRequest("InvalidWorkspaceName",
-			"The workspace name '%s' is invalid: it must be 4 to 63 letters, digits or hyphens, starting and ending with a letter or digit.", id.Name())
+	if err := checkName(id, "InvalidWorkspaceName", "workspace"); err != nil {
+		return err
 	}
 	body, err := r.Body()
 	if err != nil {
