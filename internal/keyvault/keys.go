@@ -286,6 +286,32 @@ func (s *Service) addVersion(ctx context.Context, vault, name string, v *version
 	return rec, nil
 }
 
+// newVersion checks what creating and importing a key share (no release
+// policy, key operations, tags, attributes) and returns the new version's
+// record, not yet numbered, and the backend for its key type.
+func (c *call) newVersion(kty string, releasePolicy []byte, keyOps []string, tags map[string]string, attrs *keyAttributesIn) (*versionRecord, Backend, *apiError) {
+	if e := noReleasePolicy(releasePolicy); e != nil {
+		return nil, nil, e
+	}
+	ops, e := parseKeyOps(keyOps, defaultKeyOps)
+	if e != nil {
+		return nil, nil, e
+	}
+	if e := checkTags(tags); e != nil {
+		return nil, nil, e
+	}
+	now := c.now.Unix()
+	v := &versionRecord{Kty: kty, KeyOps: ops, Enabled: true, Created: now, Updated: now, Tags: tags}
+	if e := applyAttributes(v, attrs); e != nil {
+		return nil, nil, e
+	}
+	b, e := c.s.backendForKty(c.vault, kty)
+	if e != nil {
+		return nil, nil, e
+	}
+	return v, b, nil
+}
+
 // handleCreate serves POST /keys/{name}/create.
 func handleCreate(c *call) (int, any, *apiError) {
 	if e := checkName(c.name); e != nil {
@@ -309,22 +335,7 @@ func handleCreate(c *call) (int, any, *apiError) {
 	if req.PublicExponent != nil && *req.PublicExponent != 65537 {
 		return 0, nil, badParameter("The public exponent %d is not supported: only 65537 is.", *req.PublicExponent)
 	}
-	if e := noReleasePolicy(req.ReleasePolicy); e != nil {
-		return 0, nil, e
-	}
-	ops, e := parseKeyOps(req.KeyOps, defaultKeyOps)
-	if e != nil {
-		return 0, nil, e
-	}
-	if e := checkTags(req.Tags); e != nil {
-		return 0, nil, e
-	}
-	now := c.now.Unix()
-	v := &versionRecord{Kty: kty, KeyOps: ops, Enabled: true, Created: now, Updated: now, Tags: req.Tags}
-	if e := applyAttributes(v, req.Attributes); e != nil {
-		return 0, nil, e
-	}
-	b, e := c.s.backendForKty(c.vault, kty)
+	v, b, e := c.newVersion(kty, req.ReleasePolicy, req.KeyOps, req.Tags, req.Attributes)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -403,22 +414,7 @@ func handleImport(c *call) (int, any, *apiError) {
 	if len(req.Key.T) > 0 {
 		return 0, nil, badParameter("Importing HSM-protected key blobs (key_hsm, BYOK) is not supported by this server.")
 	}
-	if e := noReleasePolicy(req.ReleasePolicy); e != nil {
-		return 0, nil, e
-	}
-	ops, e := parseKeyOps(req.Key.KeyOps, defaultKeyOps)
-	if e != nil {
-		return 0, nil, e
-	}
-	if e := checkTags(req.Tags); e != nil {
-		return 0, nil, e
-	}
-	now := c.now.Unix()
-	v := &versionRecord{Kty: kty, KeyOps: ops, Enabled: true, Created: now, Updated: now, Tags: req.Tags}
-	if e := applyAttributes(v, req.Attributes); e != nil {
-		return 0, nil, e
-	}
-	b, e := c.s.backendForKty(c.vault, kty)
+	v, b, e := c.newVersion(kty, req.ReleasePolicy, req.Key.KeyOps, req.Tags, req.Attributes)
 	if e != nil {
 		return 0, nil, e
 	}
