@@ -89,3 +89,12 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// DeleteStatus is the status of a synchronous DELETE: 204 No Content when
+// the resource did not exist (gone), else 200 OK.
+func DeleteStatus(gone bool) int {
+	if gone {
+		return http.StatusNoContent
+	}
+	return http.StatusOK
+}

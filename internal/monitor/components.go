@@ -313,11 +313,7 @@ func (p *Provider) deleteComponent(w http.ResponseWriter, r *arm.Request) error 
 	if err != nil {
 		return err
 	}
-	if gone {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(arm.DeleteStatus(gone))
 	return nil
 }
 

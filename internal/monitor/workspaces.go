@@ -435,11 +435,7 @@ func (p *Provider) deleteWorkspace(w http.ResponseWriter, r *arm.Request) error 
 	if purged != nil && p.d.OnPurge != nil {
 		p.d.OnPurge(purged)
 	}
-	if gone {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(arm.DeleteStatus(gone))
 	return nil
 }
 
