@@ -6,8 +6,6 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -355,26 +353,6 @@ func BenchmarkRotation(b *testing.B) {
 			runOnce(b, func(b *testing.B) map[string]float64 { return rotationRun(b, total, 5) })
 		})
 	}
-}
-
-// segmentBytes sums the sizes of the files in the storage engine's
-// segment directories ({data}/{account}/segments) under a data directory.
-func segmentBytes(t testing.TB, dir string) int64 {
-	t.Helper()
-	var n int64
-	err := filepath.Walk(filepath.Join(dir, "data"), func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		if !fi.IsDir() && filepath.Base(filepath.Dir(p)) == "segments" {
-			n += fi.Size()
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 func rotationRun(b *testing.B, total, rotations int) map[string]float64 {

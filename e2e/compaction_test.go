@@ -3,9 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +21,7 @@ func TestCompactionMergesSmallSegments(t *testing.T) {
 	ws, key := e.workspaceKeys(t, tok, "rg", "ws-compact")
 	const rounds, perRound = 4, 25
 	e = e.smallSegments(t, dir, addr, ws, key, rounds, perRound)
-	before := segmentFiles(t, dir)
+	before := len(segmentPaths(t, dir))
 	if before < rounds {
 		t.Fatalf("%d segment files before compaction, want at least %d", before, rounds)
 	}
@@ -42,7 +40,7 @@ func TestCompactionMergesSmallSegments(t *testing.T) {
 	if out < 1 || out > 2 || out >= in {
 		t.Fatalf("compaction merged %d segments into %d", in, out)
 	}
-	if after := segmentFiles(t, dir); after != before-in+out {
+	if after := len(segmentPaths(t, dir)); after != before-in+out {
 		t.Fatalf("%d segment files after compaction, want %d", after, before-in+out)
 	}
 	check := func() {
@@ -91,12 +89,12 @@ func TestAdminCompact(t *testing.T) {
 	e.mkWorkspace(t, tok, "rg", "ws-admin-compact", "eastus")
 	ws, key := e.workspaceKeys(t, tok, "rg", "ws-admin-compact")
 	e = e.smallSegments(t, dir, addr, ws, key, 3, 10)
-	before := segmentFiles(t, dir)
+	before := len(segmentPaths(t, dir))
 
 	cred, _ := e.newPrincipal(t, "not-the-operator")
 	other := e.token(cred)
 	expect(t, e.do(http.MethodPost, "/admin/compact", other, ""), http.StatusForbidden, "AuthorizationFailed")
-	if n := segmentFiles(t, dir); n != before {
+	if n := len(segmentPaths(t, dir)); n != before {
 		t.Fatalf("a refused request changed the segments: %d, want %d", n, before)
 	}
 	r := e.do(http.MethodPost, "/admin/compact", tok, "")
@@ -105,28 +103,12 @@ func TestAdminCompact(t *testing.T) {
 	if err := json.Unmarshal(r.body, &st); err != nil || st.SegmentsIn < 3 || st.SegmentsOut < 1 || st.SegmentsOut >= st.SegmentsIn {
 		t.Fatalf("compaction answered %s (%v)", r.body, err)
 	}
-	if n := segmentFiles(t, dir); n != before-st.SegmentsIn+st.SegmentsOut {
+	if n := len(segmentPaths(t, dir)); n != before-st.SegmentsIn+st.SegmentsOut {
 		t.Fatalf("%d segment files after compaction, want %d", n, before-st.SegmentsIn+st.SegmentsOut)
 	}
 	if n, err := e.count(t, e.logsClient(t), ws, "Compact_CL | count"); err != nil || n != 30 {
 		t.Fatalf("count = %d, %v; want 30", n, err)
 	}
-}
-
-// segmentFiles counts the segment files under the data directory.
-func segmentFiles(t *testing.T, dir string) int {
-	t.Helper()
-	n := 0
-	err := filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".seg") {
-			n++
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // metric returns the value of an unlabelled metric from /metrics.

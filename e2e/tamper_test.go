@@ -3,11 +3,8 @@ package e2e
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -26,16 +23,11 @@ func TestTamperedSegmentFailsQueriesClearly(t *testing.T) {
 	ws, key := e.workspaceKeys(t, tok, "rg", "ws-tamper")
 	expect(t, e.postLogs(t, ws, key, "Victim", `[{"a":"x","n":1},{"a":"y","n":2}]`), http.StatusOK, "")
 	e.stop() // flush: one segment
-	var seg string
-	_ = filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, ".seg") {
-			seg = p
-		}
-		return err
-	})
-	if seg == "" {
+	segs := segmentPaths(t, dir)
+	if len(segs) == 0 {
 		t.Fatal("no segment file after the flush")
 	}
+	seg := segs[0]
 	data, err := os.ReadFile(seg)
 	if err != nil {
 		t.Fatal(err)
