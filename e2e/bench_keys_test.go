@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
-	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -360,12 +359,7 @@ func rotationRun(b *testing.B, total, rotations int) map[string]float64 {
 	dir := b.TempDir()
 	// A fixed address: the vault URI in the cluster's key names the port,
 	// and the restarted server must serve the same one.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(b)
 	e, tok := setup(b, options{dataDir: dir, listen: addr}, "rg")
 	ws, key, vault, withKey := e.cmkWorkspace(b, tok, "rot-cluster", "rot-kv", "ws-rot")
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -102,12 +101,7 @@ func BenchmarkIngestHTTPS(b *testing.B) {
 // the five queries through the azlogs client over HTTPS.
 func BenchmarkQueryOverStore(b *testing.B) {
 	dir := b.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(b)
 	e, tok := setup(b, options{dataDir: dir, listen: addr}, "rg")
 	e.mkWorkspace(b, tok, "rg", "ws-q", "eastus")
 	ws, key := e.workspaceKeys(b, tok, "rg", "ws-q")

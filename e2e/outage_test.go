@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -76,12 +75,7 @@ func TestOutageBufferUnderPlatformKey(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := l.Addr().String()
-			l.Close()
+			addr := freeAddr(t)
 			opts := options{dataDir: dir, listen: addr, keyOutageGrace: time.Millisecond, outageBuffering: mode}
 			e, tok := setup(t, opts, "rg")
 			c := e.readyCluster(t, tok, "rg", "buf-cluster", "eastus", "LogAnalytics")
