@@ -1,0 +1,203 @@
+package query
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limits bound each query and the queries in flight. Zero fields take the
+// defaults below, which are Azure's where Azure documents one.
+type Limits struct {
+	// Timeout is a query's server timeout when the request does not ask
+	// for one (Azure: 3 minutes).
+	Timeout time.Duration
+	// MaxTimeout is the longest timeout a request may ask for with
+	// "Prefer: wait=N" (Azure: 10 minutes).
+	MaxTimeout time.Duration
+	// MaxResultRows is the most rows a result carries (Azure: 500,000);
+	// a longer result is cut there and flagged as a partial error.
+	MaxResultRows int
+	// MaxResultBytes is the most bytes of result data (Azure: 64,000,000);
+	// a larger result is cut there and flagged as a partial error.
+	MaxResultBytes int64
+	// MaxMemoryBytes is the memory one query may hold in materialized
+	// state (sort buffers, groups, the result being built).
+	MaxMemoryBytes int64
+	// MaxConcurrent is how many queries run at once on the server; with
+	// MaxMemoryBytes it bounds the memory all queries hold.
+	MaxConcurrent int
+	// MaxPerPrincipal is how many queries one principal may have running
+	// or waiting at once (Azure: 5); more get 429 ThrottledError.
+	MaxPerPrincipal int
+	// MaxQueued is how many queries may wait for a slot; more get 503.
+	MaxQueued int
+	// QueueTimeout is how long a query waits for a slot before a 503.
+	QueueTimeout time.Duration
+}
+
+// Defaults of Limits.
+const (
+	DefaultTimeout         = 3 * time.Minute
+	DefaultMaxTimeout      = 10 * time.Minute
+	DefaultMaxResultRows   = 500_000
+	DefaultMaxResultBytes  = 64_000_000
+	DefaultMaxMemoryBytes  = 128 << 20
+	DefaultMaxConcurrent   = 4
+	DefaultMaxPerPrincipal = 5
+	DefaultMaxQueued       = 64
+	DefaultQueueTimeout    = 30 * time.Second
+)
+
+func (l *Limits) setDefaults() {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.Timeout, DefaultTimeout)
+	def(&l.MaxTimeout, DefaultMaxTimeout)
+	def(&l.QueueTimeout, DefaultQueueTimeout)
+	if l.Timeout > l.MaxTimeout {
+		l.MaxTimeout = l.Timeout
+	}
+	if l.MaxResultRows <= 0 {
+		l.MaxResultRows = DefaultMaxResultRows
+	}
+	if l.MaxResultBytes <= 0 {
+		l.MaxResultBytes = DefaultMaxResultBytes
+	}
+	if l.MaxMemoryBytes <= 0 {
+		l.MaxMemoryBytes = DefaultMaxMemoryBytes
+	}
+	if l.MaxConcurrent <= 0 {
+		l.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if l.MaxPerPrincipal <= 0 {
+		l.MaxPerPrincipal = DefaultMaxPerPrincipal
+	}
+	if l.MaxQueued < 0 {
+		l.MaxQueued = 0
+	} else if l.MaxQueued == 0 {
+		l.MaxQueued = DefaultMaxQueued
+	}
+}
+
+// gate admits queries: at most max running, at most queued waiting for a
+// slot (each for at most wait), at most perPrincipal running or waiting
+// for one principal.
+type gate struct {
+	slots        chan struct{}
+	perPrincipal int
+	maxQueued    int
+	wait         time.Duration
+
+	mu      sync.Mutex
+	waiting int
+	active  map[string]int // per principal: running or waiting
+}
+
+func newGate(l Limits) *gate {
+	return &gate{
+		slots: make(chan struct{}, l.MaxConcurrent), perPrincipal: l.MaxPerPrincipal,
+		maxQueued: l.MaxQueued, wait: l.QueueTimeout, active: make(map[string]int),
+	}
+}
+
+// retryAfter is what a refused query is told to wait, in seconds.
+const retryAfter = 5
+
+// acquire admits a query of principal, waiting for a slot if need be. The
+// returned release must be called once the query's memory is let go.
+func (g *gate) acquire(ctx context.Context, principal string) (release func(), err error) {
+	g.mu.Lock()
+	if g.active[principal] >= g.perPrincipal {
+		g.mu.Unlock()
+		return nil, throttled("The principal has %d queries running or waiting, the most allowed; retry when one has finished.", g.perPrincipal)
+	}
+	g.active[principal]++
+	g.mu.Unlock()
+	leave := func() {
+		g.mu.Lock()
+		if g.active[principal]--; g.active[principal] == 0 {
+			delete(g.active, principal)
+		}
+		g.mu.Unlock()
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots; leave() }, nil
+	default:
+	}
+	g.mu.Lock()
+	if g.waiting >= g.maxQueued {
+		g.mu.Unlock()
+		leave()
+		return nil, busy()
+	}
+	g.waiting++
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.waiting--
+		g.mu.Unlock()
+	}()
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots; leave() }, nil
+	case <-t.C:
+		leave()
+		return nil, busy()
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
+}
+
+// state reports the queries running and waiting (for metrics).
+func (g *gate) state() (running, waiting int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.slots), g.waiting
+}
+
+func throttled(format string, args ...any) *apiError {
+	e := errorf(http.StatusTooManyRequests, "ThrottledError", format, args...)
+	e.retryAfter = retryAfter
+	return e
+}
+
+func busy() *apiError {
+	e := errorf(http.StatusServiceUnavailable, "ServiceUnavailable",
+		"The server is running as many queries as its memory allows and the queue is full; retry later.")
+	e.retryAfter = retryAfter
+	return e
+}
+
+// serverTimeout reads "Prefer: wait=N" (seconds): the request's server
+// timeout, capped at max; def when absent or malformed.
+func serverTimeout(h http.Header, def, max time.Duration) time.Duration {
+	for _, v := range h.Values("Prefer") {
+		for p := range strings.SplitSeq(v, ",") {
+			k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(k), "wait") {
+				continue
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil || n <= 0 {
+				continue
+			}
+			d := time.Duration(n) * time.Second
+			if d > max || n > int(max/time.Second)+1 {
+				return max
+			}
+			return d
+		}
+	}
+	return def
+}
