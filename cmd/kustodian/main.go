@@ -31,6 +31,7 @@ import (
 	"github.com/kustodian/kustodian/internal/audit"
 	"github.com/kustodian/kustodian/internal/devtls"
 	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/resources"
 	"github.com/kustodian/kustodian/internal/server"
 )
@@ -151,6 +152,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.KeyOutageGrace, "key-outage-grace", server.DefaultKeyOutageGrace, "how long cached account keys outlive transient key vault failures")
 	fs.StringVar(&cfg.OutageBuffering, "outage-buffering", server.DefaultOutageBuffering, "while a customer key is unavailable: platform (buffer ingestion under the platform key) or reject")
 	fs.DurationVar(&cfg.CompactInterval, "compact-interval", server.DefaultCompactInterval, "how often the log store merges small segments (0 disables)")
+	ql := &cfg.QueryLimits
+	fs.DurationVar(&ql.Timeout, "query-timeout", query.DefaultTimeout, "a query's server timeout unless the request asks for another with 'Prefer: wait=N'")
+	fs.DurationVar(&ql.MaxTimeout, "query-max-timeout", query.DefaultMaxTimeout, "the longest server timeout a query may ask for")
+	fs.IntVar(&ql.MaxResultRows, "query-max-rows", query.DefaultMaxResultRows, "rows a query result carries at most; longer results are cut and flagged as partial")
+	fs.Int64Var(&ql.MaxResultBytes, "query-max-result-bytes", query.DefaultMaxResultBytes, "bytes of result data a query returns at most; larger results are cut and flagged as partial")
+	fs.Int64Var(&ql.MaxMemoryBytes, "query-max-memory", query.DefaultMaxMemoryBytes, "bytes of memory one query may hold (sorts, groups, the result); more fails the query")
+	fs.IntVar(&ql.MaxConcurrent, "query-concurrency", query.DefaultMaxConcurrent, "queries running at once on the server")
+	fs.IntVar(&ql.MaxPerPrincipal, "query-per-principal", query.DefaultMaxPerPrincipal, "queries one principal may have running or waiting (more: 429)")
+	fs.IntVar(&ql.MaxQueued, "query-queue", query.DefaultMaxQueued, "queries that may wait for a slot (more: 503)")
+	fs.DurationVar(&ql.QueueTimeout, "query-queue-timeout", query.DefaultQueueTimeout, "how long a query waits for a slot before a 503")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	if err := parseFlags(fs, args); err != nil {

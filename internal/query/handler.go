@@ -71,7 +71,7 @@ func New(o Options) *Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	o.Limits.setDefaults()
+	o.Limits.SetDefaults()
 	return &Handler{o: o, gate: newGate(o.Limits)}
 }
 

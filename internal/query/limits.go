@@ -52,7 +52,8 @@ const (
 	DefaultQueueTimeout    = 30 * time.Second
 )
 
-func (l *Limits) setDefaults() {
+// SetDefaults fills the zero fields of l with the defaults.
+func (l *Limits) SetDefaults() {
 	def := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
 			*v = d

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/store"
 )
 
@@ -61,6 +62,9 @@ type Config struct {
 	PurgeInterval time.Duration
 	// ShutdownTimeout bounds the graceful drain of requests.
 	ShutdownTimeout time.Duration
+	// QueryLimits bound each query of the Query API and the queries in
+	// flight; zero fields take Azure's limits (query.Limits).
+	QueryLimits query.Limits
 	// Log receives structured logs.
 	Log *slog.Logger
 }
