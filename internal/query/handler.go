@@ -127,8 +127,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, ae.Status, map[string]any{"error": ae})
 	} else {
-		writeJSON(w, http.StatusOK, res)
+		if err := writeResponse(w, res); err != nil {
+			h.o.Log.Debug("writing a query response failed", "err", err)
+		}
 		res.release()
+	}
+	if code == "" && res != nil && res.Error != nil {
+		code = res.Error.Code
 	}
 	if h.o.Observe != nil {
 		h.o.Observe(code, h.o.Now().Sub(start))
@@ -154,6 +159,9 @@ type table struct {
 
 type response struct {
 	Tables []table `json:"tables"`
+	// Error, on a 200, is a partial error: the tables hold what was
+	// computed before a limit cut the result.
+	Error *partialError `json:"error,omitempty"`
 	// release gives back the query's slot once the response is written.
 	release func()
 }
@@ -243,8 +251,9 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 	if rows == nil {
 		rows = [][]any{}
 	}
+	rows, partial := capRows(rows, h.o.Limits.MaxResultRows, h.o.Limits.MaxResultBytes)
 	handed = true
-	return &response{Tables: []table{{Name: "PrimaryResult", Columns: res.Columns, Rows: rows}}, release: release}, nil
+	return &response{Tables: []table{{Name: "PrimaryResult", Columns: res.Columns, Rows: rows}}, Error: partial, release: release}, nil
 }
 
 // timeoutError answers Azure's 504 GatewayTimeout when the query's server

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -201,4 +202,75 @@ func serverTimeout(h http.Header, def, max time.Duration) time.Duration {
 		}
 	}
 	return def
+}
+
+// partialError is the "error" member of a 200 response whose result a
+// limit cut short, as Azure writes it.
+type partialError struct {
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Details []partialDetail `json:"details"`
+}
+
+type partialDetail struct {
+	Code    string      `json:"code"`
+	Message string      `json:"message"`
+	Inner   engineInner `json:"innererror"`
+}
+
+type engineInner struct {
+	Code         string `json:"code"`
+	Message      string `json:"message"`
+	Severity     int    `json:"severity"`
+	SeverityName string `json:"severityName"`
+}
+
+// resultTooLarge is Kusto's error code of E_QUERY_RESULT_SET_TOO_LARGE.
+const resultTooLarge = "-2133196797"
+
+func newPartialError(inner string) *partialError {
+	return &partialError{
+		Code: "PartialError", Message: "There were some errors when processing your query.",
+		Details: []partialDetail{{
+			Code: "EngineError", Message: "Something went wrong processing your query on the server.",
+			Inner: engineInner{Code: resultTooLarge, Message: inner, Severity: 2, SeverityName: "Error"},
+		}},
+	}
+}
+
+// capRows cuts rows to at most maxRows rows and maxBytes bytes of JSON,
+// and says why it cut them (nil when it did not).
+func capRows(rows [][]any, maxRows int, maxBytes int64) ([][]any, *partialError) {
+	var size int64
+	var scratch []byte
+	for i, row := range rows {
+		if i == maxRows {
+			return rows[:i], newPartialError(fmt.Sprintf(
+				"Query result set has exceeded the internal record count limit %d (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)", maxRows))
+		}
+		// Values, their commas and the row's separator, and brackets.
+		for _, v := range row {
+			size += valueSize(v, &scratch)
+		}
+		if size += int64(len(row)) + 2; size > maxBytes {
+			return rows[:i], newPartialError(fmt.Sprintf(
+				"Query result set has exceeded the internal data size limit %d (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)", maxBytes))
+		}
+	}
+	return rows, nil
+}
+
+// valueSize is the length of v's JSON.
+func valueSize(v any, scratch *[]byte) int64 {
+	switch x := v.(type) {
+	case nil:
+		return 4
+	case bool:
+		return 5
+	case string:
+		return int64(len(x)) + 2 // escapes aside: close enough for a limit
+	}
+	b, _ := appendValue((*scratch)[:0], v)
+	*scratch = b
+	return int64(len(b))
 }
