@@ -132,8 +132,9 @@ type Ident struct {
 }
 
 // Literal is a constant. Value is nil for a typed null such as long(null),
-// else an int64 (int, long, datetime as Unix nanoseconds, timespan as
-// nanoseconds), float64, string (string, guid) or bool.
+// else an int64 (int, long, datetime as ticks since the Unix epoch,
+// timespan as ticks; a tick is 100 ns), float64, string (string, guid) or
+// bool.
 type Literal struct {
 	At    Position
 	Type  Type

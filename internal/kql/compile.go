@@ -56,21 +56,26 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	if now.IsZero() {
 		now = time.Now()
 	}
-	c := &compiler{now: now.UnixNano()}
+	nowTicks, ok := TicksFromTime(now)
+	if !ok {
+		return nil, fmt.Errorf("kql: Options.Now %v is outside the datetime range", opts.Now)
+	}
+	c := &compiler{now: nowTicks}
 	for _, col := range schema.Columns {
 		c.scope = append(c.scope, column{col.Name, col.Type})
 	}
 	p := &Plan{table: schema, input: c.scope}
 
-	// The request timespan is an implicit first where clause.
+	// The request timespan is an implicit first where clause. Bounds
+	// outside the datetime range saturate, which keeps their meaning.
 	if tg := c.lookup(timeColumn); tg >= 0 && c.scope[tg].t == TypeDatetime && (!opts.TimeMin.IsZero() || !opts.TimeMax.IsZero()) {
 		ref := &colRef{slot: tg, t: TypeDatetime, name: timeColumn}
 		var pred cexpr
 		if !opts.TimeMin.IsZero() {
-			pred = &cmpNode{op: opGe, l: ref, r: &constNode{t: TypeDatetime, v: scalar{i: opts.TimeMin.UnixNano()}}}
+			pred = &cmpNode{op: opGe, l: ref, r: &constNode{t: TypeDatetime, v: scalar{i: boundTicks(opts.TimeMin)}}}
 		}
 		if !opts.TimeMax.IsZero() {
-			hi := &cmpNode{op: opLt, l: ref, r: &constNode{t: TypeDatetime, v: scalar{i: opts.TimeMax.UnixNano()}}}
+			hi := &cmpNode{op: opLt, l: ref, r: &constNode{t: TypeDatetime, v: scalar{i: boundTicks(opts.TimeMax)}}}
 			if pred == nil {
 				pred = hi
 			} else {
@@ -495,12 +500,13 @@ func (c *compiler) compare(at Position, op cmpOp, spelling string, l, r cexpr) (
 func (c *compiler) arith(e *BinaryExpr, l, r cexpr) (cexpr, error) {
 	lt, rt := l.typ(), r.typ()
 	op := e.Op[0]
-	var t Type
+	n := &arithNode{op: op}
+	isLong := func(t Type) bool { return t == TypeLong || t == TypeInt }
 	switch {
 	case lt.isNumeric() && rt.isNumeric():
 		switch {
 		case lt == TypeReal || rt == TypeReal:
-			t = TypeReal
+			n.t, n.kind = TypeReal, arithReal
 			if lt != TypeReal {
 				l = c.fold(&toReal{l})
 			}
@@ -508,30 +514,40 @@ func (c *compiler) arith(e *BinaryExpr, l, r cexpr) (cexpr, error) {
 				r = c.fold(&toReal{r})
 			}
 		case lt == TypeInt && rt == TypeInt:
-			t = TypeInt
+			n.t, n.kind = TypeInt, arithLong
 		default:
-			t = TypeLong
+			n.t, n.kind = TypeLong, arithLong
+		}
+		// Constants go right, where eval reads them without a vector.
+		if _, lc := l.(*constNode); lc && (op == '+' || op == '*') {
+			l, r = r, l
 		}
 	case lt == TypeDatetime && rt == TypeDatetime && op == '-':
-		t = TypeTimespan
+		n.t, n.kind = TypeTimespan, arithSpan
 	case lt == TypeDatetime && rt == TypeTimespan && (op == '+' || op == '-'):
-		t = TypeDatetime
+		n.t, n.kind = TypeDatetime, arithDatetime
 	case lt == TypeTimespan && rt == TypeDatetime && op == '+':
 		l, r = r, l
-		t = TypeDatetime
+		n.t, n.kind = TypeDatetime, arithDatetime
 	case lt == TypeTimespan && rt == TypeTimespan && (op == '+' || op == '-'):
-		t = TypeTimespan
+		n.t, n.kind = TypeTimespan, arithSpan
 	case lt == TypeTimespan && rt == TypeTimespan && op == '/':
-		t = TypeReal
-	case lt == TypeTimespan && (rt == TypeLong || rt == TypeInt) && (op == '*' || op == '/'):
-		t = TypeTimespan
-	case (lt == TypeLong || lt == TypeInt) && rt == TypeTimespan && op == '*':
+		n.t, n.kind = TypeReal, arithSpanRatio
+	case lt == TypeTimespan && isLong(rt) && (op == '*' || op == '/'):
+		n.t, n.kind = TypeTimespan, arithSpan
+	case isLong(lt) && rt == TypeTimespan && op == '*':
 		l, r = r, l
-		t = TypeTimespan
+		n.t, n.kind = TypeTimespan, arithSpan
+	case lt == TypeTimespan && rt == TypeReal && (op == '*' || op == '/'):
+		n.t, n.kind = TypeTimespan, arithSpanScale
+	case lt == TypeReal && rt == TypeTimespan && op == '*':
+		l, r = r, l
+		n.t, n.kind = TypeTimespan, arithSpanScale
 	default:
 		return nil, semanticErr(e.At, "operator '%s' is not defined for %s and %s", e.Op, lt, rt)
 	}
-	return c.fold(&arithNode{op: op, l: l, r: r, t: t}), nil
+	n.l, n.r = l, r
+	return c.fold(n), nil
 }
 
 func (c *compiler) in(e *InExpr) (cexpr, error) {
@@ -626,7 +642,7 @@ func (c *compiler) between(e *BetweenExpr) (cexpr, error) {
 	}
 	if xt == TypeDatetime && lo.typ() == TypeDatetime && hi.typ() == TypeTimespan {
 		// datetime between (start .. duration)
-		hi = c.fold(&arithNode{op: '+', l: lo, r: hi, t: TypeDatetime})
+		hi = c.fold(&arithNode{op: '+', kind: arithDatetime, l: lo, r: hi, t: TypeDatetime})
 	}
 	var loOp, hiOp cmpOp = opGe, opLe
 	if e.Negated {
@@ -679,7 +695,7 @@ func (c *compiler) call(e *CallExpr) (cexpr, error) {
 		if args[0].typ() != TypeTimespan {
 			return nil, argErr(0, "a timespan")
 		}
-		return c.fold(&arithNode{op: '-', l: now, r: args[0], t: TypeDatetime}), nil
+		return c.fold(&arithNode{op: '-', kind: arithDatetime, l: now, r: args[0], t: TypeDatetime}), nil
 	case "now":
 		if len(args) == 0 {
 			return now, nil
@@ -687,7 +703,7 @@ func (c *compiler) call(e *CallExpr) (cexpr, error) {
 		if args[0].typ() != TypeTimespan {
 			return nil, argErr(0, "a timespan")
 		}
-		return c.fold(&arithNode{op: '+', l: now, r: args[0], t: TypeDatetime}), nil
+		return c.fold(&arithNode{op: '+', kind: arithDatetime, l: now, r: args[0], t: TypeDatetime}), nil
 	case "bin", "floor":
 		return c.bin(e, args)
 	case "isnull", "isnotnull", "isempty", "isnotempty":

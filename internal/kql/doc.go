@@ -45,9 +45,10 @@
 //
 // Literals: 'string' and "string" with backslash escapes, @'verbatim',
 // long (decimal or 0x hex), real, true/false, datetime(...) (RFC 3339 and
-// the common Kusto forms, UTC when no zone is given), timespan literals
-// (1d, 2h, 30m, 10s, 100ms, 1.5h, 1tick) and timespan(...) including
-// timespan(d.hh:mm:ss), guid(...), and typed nulls such as long(null).
+// the common Kusto forms, UTC when no zone is given, digits below a tick
+// dropped), timespan literals (1d, 2h, 30m, 10s, 100ms, 10microsecond,
+// 1.5h, 1tick) and timespan(...) including timespan([-][d.]hh:mm[:ss[.f]]),
+// guid(...), and typed nulls such as long(null).
 // Comments start with // and run to the end of the line.
 //
 // Null semantics follow Kusto: x == null is false, x != null is true,
@@ -60,9 +61,25 @@
 //
 // Types are the Query API's: bool, datetime, dynamic, guid, int, long,
 // real, string, timespan. Columns travel as Vectors: int64 for int, long,
-// datetime (Unix nanoseconds, UTC) and timespan (nanoseconds), float64 for
-// real, string for string, guid and dynamic (JSON text, carried through
-// but not yet operated on), bool, plus a null bitmap.
+// datetime and timespan, float64 for real, string for string, guid and
+// dynamic (JSON text, carried through but not yet operated on), bool, plus
+// a null bitmap.
+//
+// Datetime and timespan are Kusto's. A tick is 100 ns. A datetime is held
+// as ticks since the Unix epoch (UTC) and lies between
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.9999999Z (MinDatetimeTicks,
+// MaxDatetimeTicks); a timespan is any int64 of ticks, about ±29,227
+// years. TicksFromTime and TimeFromTicks convert at the boundary with
+// time.Time. A datetime or timespan literal outside its range is a
+// SyntaxError. Arithmetic whose result falls outside the range, or
+// overflows int64, is null: datetime ± timespan, datetime - datetime,
+// timespan ± timespan, timespan * or / a number (a real factor rounds to
+// the tick), unary minus, bin(), and sum() (avg() of timespans is exact).
+// bin() and floor() count datetimes from 0001-01-01, Kusto's origin of
+// ticks, so bin(t, 7d) weeks start on Mondays. Results format datetimes as
+// "2024-01-01T00:00:00.5Z" (at most seven fractional digits, trimmed) and
+// timespans as [-][d.]hh:mm:ss[.fffffff]. Long and int arithmetic wraps,
+// as in Kusto.
 //
 // # Execution
 //

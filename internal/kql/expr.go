@@ -522,19 +522,85 @@ func (e *andNode) eval(a *arena, c *chunk, sel []int32) *Vector { return boolFro
 func (e *orNode) eval(a *arena, c *chunk, sel []int32) *Vector  { return boolFromFilter(a, e, c, sel) }
 func (e *notNode) eval(a *arena, c *chunk, sel []int32) *Vector { return boolFromFilter(a, e, c, sel) }
 
-// arithNode applies + - * / % to operands of one storage class (int or
-// real); t is the result type.
+// arithKind is the family of an arithmetic operation, fixed at compile
+// time from the operand types.
+type arithKind uint8
+
+const (
+	arithLong      arithKind = iota // int/long op int/long; wraps as Kusto does
+	arithReal                       // real op real
+	arithDatetime                   // datetime ± timespan; null outside the datetime range
+	arithSpan                       // timespan ± timespan, datetime - datetime, timespan * or / long; null on overflow
+	arithSpanRatio                  // timespan / timespan, a real
+	arithSpanScale                  // timespan * or / real, rounded to the tick; null on overflow
+)
+
+// arithNode applies + - * / % ; t is the result type. A constant right
+// operand is read as a scalar, never expanded to a vector.
 type arithNode struct {
 	op   byte
+	kind arithKind
 	l, r cexpr
 	t    Type
 }
 
 func (e *arithNode) typ() Type { return e.t }
 
+// ints applies the operation to two int-stored values; false means null.
+func (e *arithNode) ints(p, q int64) (int64, bool) {
+	switch e.kind {
+	case arithLong:
+		switch e.op {
+		case '+':
+			return p + q, true
+		case '-':
+			return p - q, true
+		case '*':
+			return p * q, true
+		case '/':
+			if q == 0 {
+				return 0, false
+			}
+			return p / q, true
+		default: // %
+			if q == 0 {
+				return 0, false
+			}
+			return p % q, true
+		}
+	case arithDatetime:
+		r, ok := addTicks(p, q)
+		if e.op == '-' {
+			r, ok = subTicks(p, q)
+		}
+		return r, ok && inDatetimeRange(r)
+	default: // arithSpan
+		switch e.op {
+		case '+':
+			return addTicks(p, q)
+		case '-':
+			return subTicks(p, q)
+		case '*':
+			return mulTicks(p, q)
+		default: // '/'
+			if q == 0 || (q == -1 && p == math.MinInt64) {
+				return 0, false
+			}
+			return p / q, true
+		}
+	}
+}
+
 func (e *arithNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 	x := e.l.eval(a, c, sel)
-	y := e.r.eval(a, c, sel)
+	var k scalar // the right operand when it is constant
+	var y *Vector
+	kn, rConst := e.r.(*constNode)
+	if rConst {
+		k = kn.v
+	} else {
+		y = e.r.eval(a, c, sel)
+	}
 	v := a.vec(e.t, c.n)
 	setNull := func(i int32) {
 		if v.Nulls == nil {
@@ -543,13 +609,16 @@ func (e *arithNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 		v.Nulls.Set(int(i))
 	}
 	for _, i := range sel {
-		if x.IsNull(int(i)) || y.IsNull(int(i)) {
+		if x.IsNull(int(i)) || (rConst && k.null) || (!rConst && y.IsNull(int(i))) {
 			setNull(i)
 			continue
 		}
-		switch {
-		case x.Type.storage() == storeReal:
-			p, q := x.Real[i], y.Real[i]
+		switch e.kind {
+		case arithReal:
+			p, q := x.Real[i], k.f
+			if !rConst {
+				q = y.Real[i]
+			}
 			var r float64
 			switch e.op {
 			case '+':
@@ -564,28 +633,38 @@ func (e *arithNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 				r = math.Mod(p, q)
 			}
 			v.Real[i] = r
-		case e.t == TypeReal: // timespan / timespan
-			v.Real[i] = float64(x.Int[i]) / float64(y.Int[i])
-		default:
-			p, q := x.Int[i], y.Int[i]
+		case arithSpanRatio:
+			q := k.i
+			if !rConst {
+				q = y.Int[i]
+			}
+			v.Real[i] = float64(x.Int[i]) / float64(q)
+		case arithSpanScale:
+			f := k.f
+			if !rConst {
+				f = y.Real[i]
+			}
 			var r int64
-			switch e.op {
-			case '+':
-				r = p + q
-			case '-':
-				r = p - q
-			case '*':
-				r = p * q
-			case '/', '%':
-				if q == 0 {
-					setNull(i)
-					continue
-				}
-				if e.op == '/' {
-					r = p / q
-				} else {
-					r = p % q
-				}
+			var ok bool
+			if e.op == '*' {
+				r, ok = scaleTicks(x.Int[i], f)
+			} else {
+				r, ok = ticksFromFloat(float64(x.Int[i]) / f)
+			}
+			if !ok {
+				setNull(i)
+				continue
+			}
+			v.Int[i] = r
+		default:
+			q := k.i
+			if !rConst {
+				q = y.Int[i]
+			}
+			r, ok := e.ints(x.Int[i], q)
+			if !ok {
+				setNull(i)
+				continue
 			}
 			v.Int[i] = r
 		}
@@ -593,7 +672,8 @@ func (e *arithNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 	return v
 }
 
-// negNode negates a number or timespan.
+// negNode negates a number or timespan; the negation of the most negative
+// timespan overflows and is null.
 type negNode struct{ x cexpr }
 
 func (e *negNode) typ() Type { return e.x.typ() }
@@ -602,14 +682,29 @@ func (e *negNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 	x := e.x.eval(a, c, sel)
 	v := a.vec(x.Type, c.n)
 	v.Nulls = x.Nulls
+	copied := false
 	for _, i := range sel {
-		if x.Type.storage() == storeReal {
+		switch {
+		case x.Type.storage() == storeReal:
 			v.Real[i] = -x.Real[i]
-		} else {
+		case x.Type == TypeTimespan && x.Int[i] == math.MinInt64 && !x.IsNull(int(i)):
+			if !copied {
+				v.Nulls = copyNulls(a, x.Nulls, c.n)
+				copied = true
+			}
+			v.Nulls.Set(int(i))
+		default:
 			v.Int[i] = -x.Int[i]
 		}
 	}
 	return v
+}
+
+// copyNulls returns a scratch copy of b (which may be nil) for n rows.
+func copyNulls(a *arena, b Bitmap, n int) Bitmap {
+	out := a.nulls(n)
+	copy(out, b)
+	return out
 }
 
 // inNode tests membership in a constant set.
@@ -707,7 +802,9 @@ func (e *nullTest) eval(a *arena, c *chunk, sel []int32) *Vector {
 	return boolFromFilter(a, e, c, sel)
 }
 
-// binNode rounds down to a multiple of a constant positive size.
+// binNode rounds down to a multiple of a constant positive size. Datetimes
+// are binned from 0001-01-01, Kusto's origin of ticks, so that bin(t, 7d)
+// starts weeks on Mondays as Kusto does; a result that overflows is null.
 type binNode struct {
 	x    cexpr
 	size scalar
@@ -725,14 +822,22 @@ func (e *binNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 		}
 		return v
 	}
+	var origin int64
+	if x.Type == TypeDatetime {
+		origin = MinDatetimeTicks
+	}
 	s := e.size.i
+	copied := false
 	for _, i := range sel {
-		n := x.Int[i]
-		q := n / s
-		if n%s != 0 && n < 0 {
-			q--
+		r, ok := binTicks(x.Int[i], s, origin)
+		if !ok && !x.IsNull(int(i)) {
+			if !copied {
+				v.Nulls = copyNulls(a, x.Nulls, c.n)
+				copied = true
+			}
+			v.Nulls.Set(int(i))
 		}
-		v.Int[i] = q * s
+		v.Int[i] = r
 	}
 	return v
 }

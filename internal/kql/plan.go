@@ -1,9 +1,6 @@
 package kql
 
-import (
-	"slices"
-	"time"
-)
+import "slices"
 
 // Plan is a compiled query, ready to run against a Source. A Plan is
 // immutable and may be run concurrently.
@@ -176,11 +173,15 @@ func (p *Plan) plan() {
 			r.narrow(w.pred, tg)
 		}
 	}
-	if r.hasMin {
-		p.scan.TimeMin = time.Unix(0, r.min).UTC()
+	// A bound at or beyond an end of the datetime range bounds nothing.
+	// Bounds stay within the range: widening an empty range to hold one
+	// value is harmless, as the executor re-applies the filter, and the zero
+	// time (0001-01-01, the first datetime) must not stand for a bound.
+	if r.hasMin && r.min > MinDatetimeTicks {
+		p.scan.TimeMin = TimeFromTicks(min(r.min, MaxDatetimeTicks))
 	}
-	if r.hasMax {
-		p.scan.TimeMax = time.Unix(0, r.max).UTC()
+	if r.hasMax && r.max <= MaxDatetimeTicks {
+		p.scan.TimeMax = TimeFromTicks(max(r.max, MinDatetimeTicks+1))
 	}
 
 	// A take preceded only by row-wise projections may stop the scan early,
@@ -200,7 +201,7 @@ func (p *Plan) plan() {
 	}
 }
 
-// timeRange is a half-open interval [min, max) of Unix nanoseconds.
+// timeRange is a half-open interval [min, max) of datetime ticks.
 type timeRange struct {
 	min, max       int64
 	hasMin, hasMax bool

@@ -3,6 +3,7 @@ package kql
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 )
 
 // summarizeOp groups rows and updates aggregate states column-at-a-time:
@@ -256,58 +257,103 @@ func (s *countAgg) result(groups int) *Vector {
 	return &Vector{Type: TypeLong, Int: s.counts[:groups]}
 }
 
-// sumAgg is sum() and avg(), skipping nulls.
+// sumAgg is sum() and avg(), skipping nulls. Timespans are summed in 128
+// bits, so that avg is exact and a sum beyond the timespan range is null.
 type sumAgg struct {
 	spec  aggSpec
-	ints  []int64
+	ints  []int64 // long sums; low words of timespan sums
+	his   []int64 // high words of timespan sums
 	reals []float64
 	n     []int64
 }
 
-func (s *sumAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
+func (s *sumAgg) grow(groups int) {
 	s.ints, s.reals, s.n = grow(s.ints, groups), grow(s.reals, groups), grow(s.n, groups)
+	if s.spec.arg.typ() == TypeTimespan {
+		s.his = grow(s.his, groups)
+	}
+}
+
+func (s *sumAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
+	s.grow(groups)
 	if len(sel) == 0 {
 		return
 	}
 	v := s.spec.arg.eval(a, c, sel)
 	isReal := v.Type.storage() == storeReal
+	isSpan := v.Type == TypeTimespan
 	for k, i := range sel {
 		if v.IsNull(int(i)) {
 			continue
 		}
 		g := gids[k]
 		s.n[g]++
-		if isReal {
+		switch {
+		case isReal:
 			s.reals[g] += v.Real[i]
-		} else {
+		case isSpan:
+			s.his[g], s.ints[g] = add128(s.his[g], s.ints[g], v.Int[i])
+		default:
 			s.ints[g] += v.Int[i]
 		}
 	}
 }
 
+// add128 adds x to the 128-bit two's-complement integer hi:lo.
+func add128(hi, lo, x int64) (int64, int64) {
+	sum, carry := bits.Add64(uint64(lo), uint64(x), 0)
+	return hi + int64(carry) + x>>63, int64(sum)
+}
+
+// div128 divides hi:lo by n > 0, truncating toward zero; the quotient must
+// fit in an int64, as the mean of int64 values does.
+func div128(hi, lo, n int64) int64 {
+	neg := hi < 0
+	uhi, ulo := uint64(hi), uint64(lo)
+	if neg {
+		ulo, uhi = -ulo, ^uhi
+		if ulo == 0 {
+			uhi++
+		}
+	}
+	// The quotient's high word, uhi/n, is zero.
+	qlo, _ := bits.Div64(uhi%uint64(n), ulo, uint64(n))
+	if neg {
+		return -int64(qlo)
+	}
+	return int64(qlo)
+}
+
 func (s *sumAgg) result(groups int) *Vector {
-	s.ints, s.reals, s.n = grow(s.ints, groups), grow(s.reals, groups), grow(s.n, groups)
+	s.grow(groups)
 	out := NewVector(s.spec.t, groups)
 	isReal := s.spec.arg.typ() == TypeReal
+	isSpan := s.spec.arg.typ() == TypeTimespan
+	setNull := func(g int) {
+		if out.Nulls == nil {
+			out.Nulls = NewBitmap(groups)
+		}
+		out.Nulls.Set(g)
+	}
 	for g := range groups {
 		if s.spec.kind == "sum" {
-			if isReal {
+			switch {
+			case isReal:
 				out.Real[g] = s.reals[g]
-			} else {
+			case isSpan && s.his[g] != s.ints[g]>>63:
+				setNull(g) // beyond the timespan range
+			default:
 				out.Int[g] = s.ints[g]
 			}
 			continue
 		}
 		if s.n[g] == 0 {
-			if out.Nulls == nil {
-				out.Nulls = NewBitmap(groups)
-			}
-			out.Nulls.Set(g)
+			setNull(g)
 			continue
 		}
 		switch {
-		case out.Type == TypeTimespan:
-			out.Int[g] = s.ints[g] / s.n[g]
+		case isSpan:
+			out.Int[g] = div128(s.his[g], s.ints[g], s.n[g])
 		case isReal:
 			out.Real[g] = s.reals[g] / float64(s.n[g])
 		default:
