@@ -13,7 +13,7 @@ func compileQuery(t testing.TB, tbl *memTable, query string, opts Options) (*Pla
 	t.Helper()
 	q, err := Parse(query)
 	if err != nil {
-		t.Fatalf("Parse(%q): %v", query, err)
+		t.Fatalf("Parse(%.200q): %v", query, err)
 	}
 	return Compile(context.Background(), q, tbl, opts)
 }

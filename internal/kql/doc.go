@@ -14,7 +14,7 @@
 //	Parse(text)                     -> *Query (syntax tree), or *Error{Kind: SyntaxError}
 //	Compile(ctx, q, catalog, opts)  -> *Plan, or *Error{Kind: SemanticError}
 //	plan.Scan()                     -> ScanRequest: columns, [TimeMin, TimeMax), Limit
-//	plan.Run(ctx, source)           -> *Result with JSON-ready values
+//	plan.Run(ctx, source)           -> *Result with JSON-ready values, or *LimitError
 //
 // # Supported language
 //
@@ -98,6 +98,51 @@
 // ScanRequest.TimeMin/TimeMax; the columns the query reads become
 // ScanRequest.Columns; a take preceded only by project/extend becomes
 // ScanRequest.Limit when no time filter applies.
+//
+// # Limits
+//
+// A query may be hostile: a megabyte of text, deep nesting, a sort of the
+// whole table. Every run observes the Limits of its Options, checked as it
+// goes, not after:
+//
+//   - Memory (Limits.MaxMemoryBytes, default 64 MiB): the bytes the run
+//     holds in sort and top buffers, summarize groups, keys and aggregate
+//     states (dcount sets included), scratch vectors of computed columns
+//     and predicates, and the result being built are charged as they are
+//     allocated. Past the limit the run stops with a *LimitError of kind
+//     LimitMemory (Kusto's E_LOW_MEMORY_CONDITION, "Query execution has
+//     exceeded the allowed limits (80DA0001)") naming the operator; scratch
+//     memory stops growing at once, as the arena then recycles what it
+//     handed out since the failure.
+//   - Result rows and bytes (MaxResultRows, default 500,000, and
+//     MaxResultBytes, default 64 MiB of JSON-estimated data, Azure's): the
+//     result stops growing at the limit and Run returns the rows up to it
+//     with Result.Truncated set (Kusto's E_QUERY_RESULT_SET_TOO_LARGE),
+//     for the Query API to answer them with a partial error, as Azure
+//     does.
+//   - Time: through the context of Compile and Run, checked per batch and
+//     every 1024 steps of long loops (terms of a predicate, columns of an
+//     extend, rows of a result, expressions compiled). A passed deadline is
+//     a *LimitError of kind LimitTime wrapping context.DeadlineExceeded; a
+//     cancelled context returns context.Canceled.
+//
+// Nothing outlives a run: scratch memory belongs to the run's arena and
+// there is no process-wide pool.
+//
+// Compiling takes time and memory roughly linear in the query's length.
+// Chains of and, or and of arithmetic at one precedence, which the parser
+// nests to the left as deep as they are long, are compiled without
+// recursion; and and or chains become one node with a term per operand,
+// evaluated with scratch memory independent of their length, and
+// x == k1 or x == k2 or ... on one column becomes a set lookup. Expressions
+// whose columns nothing reads (extend c = ... | count) are not evaluated,
+// and a projection of many columns evaluates a few rows at a time. Beyond
+// that, a query is rejected with a clear error: nesting deeper than 200
+// (parentheses, calls, signs; SyntaxError), more than 1,000 operators
+// (SyntaxError), a compiled expression deeper than 1,000 levels (a chain of
+// arithmetic on columns nests one level per operator; SemanticError), and
+// operators whose output schemas add up to more than 2^20 columns
+// (SemanticError).
 //
 // # Growing the language
 //

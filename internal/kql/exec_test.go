@@ -16,11 +16,11 @@ func runQuery(t testing.TB, tbl *memTable, query string, opts Options) *Result {
 	t.Helper()
 	p, err := compileQuery(t, tbl, query, opts)
 	if err != nil {
-		t.Fatalf("Compile(%q): %v", query, err)
+		t.Fatalf("Compile(%.200q): %v", query, err)
 	}
 	res, err := p.Run(context.Background(), tbl)
 	if err != nil {
-		t.Fatalf("Run(%q): %v", query, err)
+		t.Fatalf("Run(%.200q): %v", query, err)
 	}
 	return res
 }

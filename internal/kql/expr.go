@@ -114,41 +114,7 @@ type constNode struct {
 
 func (e *constNode) typ() Type { return e.t }
 
-func (e *constNode) eval(a *arena, c *chunk, sel []int32) *Vector {
-	if v, ok := a.consts[e]; ok && v.Len() >= c.n {
-		return v
-	}
-	v := a.vec(e.t, c.n)
-	if e.v.null {
-		v.Nulls = a.nulls(c.n)
-		for i := range c.n {
-			v.Nulls.Set(i)
-		}
-	}
-	switch e.t.storage() {
-	case storeInt:
-		for i := range v.Int {
-			v.Int[i] = e.v.i
-		}
-	case storeReal:
-		for i := range v.Real {
-			v.Real[i] = e.v.f
-		}
-	case storeStr:
-		for i := range v.Str {
-			v.Str[i] = e.v.s
-		}
-	case storeBool:
-		for i := range v.Bool {
-			v.Bool[i] = e.v.b
-		}
-	}
-	if a.consts == nil {
-		a.consts = make(map[*constNode]*Vector)
-	}
-	a.consts[e] = v
-	return v
-}
+func (e *constNode) eval(a *arena, c *chunk, sel []int32) *Vector { return a.constant(e, c.n) }
 
 // toReal converts an int-stored numeric expression to real.
 type toReal struct{ x cexpr }
@@ -437,9 +403,11 @@ func (e *strOpNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 }
 
 // andNode, orNode and notNode are the logical operators; a null operand
-// counts as false, as in Kusto.
-type andNode struct{ l, r cexpr }
-type orNode struct{ l, r cexpr }
+// counts as false, as in Kusto. And and or take any number of terms, so
+// that a long chain is one node: evaluating it takes no recursion and
+// scratch memory independent of its length.
+type andNode struct{ terms []cexpr }
+type orNode struct{ terms []cexpr }
 type notNode struct{ x cexpr }
 
 func (e *andNode) typ() Type { return TypeBool }
@@ -447,30 +415,75 @@ func (e *orNode) typ() Type  { return TypeBool }
 func (e *notNode) typ() Type { return TypeBool }
 
 func (e *andNode) filter(a *arena, c *chunk, sel []int32) []int32 {
-	return filter(a, e.r, c, filter(a, e.l, c, sel))
+	out := a.sel(len(sel))
+	cur := sel
+	for _, t := range e.terms {
+		if len(cur) == 0 || !a.ok() {
+			break
+		}
+		m := a.mark()
+		next := filter(a, t, c, cur)
+		out = append(out[:0], next...)
+		a.release(m)
+		cur = out
+	}
+	return cur
 }
 
 func (e *orNode) filter(a *arena, c *chunk, sel []int32) []int32 {
-	left := filter(a, e.l, c, sel)
-	if len(left) == len(sel) {
-		return left
+	res := a.sel(len(sel))  // rows matched so far
+	rest := a.sel(len(sel)) // rows not matched yet
+	tmp := a.sel(len(sel))
+	rest = append(rest, sel...)
+	for _, t := range e.terms {
+		if len(rest) == 0 || !a.ok() {
+			break
+		}
+		m := a.mark()
+		got := filter(a, t, c, rest) // ascending, a subset of rest
+		if len(got) > 0 {
+			tmp = mergeSel(tmp[:0], res, got)
+			res, tmp = tmp, res
+			if len(got) == len(rest) {
+				rest = rest[:0]
+			} else {
+				rest = minusInPlace(rest, got)
+			}
+		}
+		a.release(m)
 	}
-	rest := minus(a, sel, left)
-	right := filter(a, e.r, c, rest)
-	// Merge two ascending selections.
-	out := a.sel(len(left) + len(right))
+	return res
+}
+
+// mergeSel appends the union of two disjoint ascending selections to dst.
+func mergeSel(dst, x, y []int32) []int32 {
 	i, j := 0, 0
-	for i < len(left) && j < len(right) {
-		if left[i] < right[j] {
-			out = append(out, left[i])
+	for i < len(x) && j < len(y) {
+		if x[i] < y[j] {
+			dst = append(dst, x[i])
 			i++
 		} else {
-			out = append(out, right[j])
+			dst = append(dst, y[j])
 			j++
 		}
 	}
-	out = append(out, left[i:]...)
-	return append(out, right[j:]...)
+	dst = append(dst, x[i:]...)
+	return append(dst, y[j:]...)
+}
+
+// minusInPlace removes sub from sel (both ascending, sub ⊆ sel, sub not
+// sharing sel's memory) and returns what is left in sel's memory.
+func minusInPlace(sel, sub []int32) []int32 {
+	w, j := 0, 0
+	for _, i := range sel {
+		if j < len(sub) && sub[j] == i {
+			j++
+			continue
+		}
+		sel[w] = i
+		w++
+	}
+	return sel[:w]
 }
 
 func (e *notNode) filter(a *arena, c *chunk, sel []int32) []int32 {

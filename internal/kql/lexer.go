@@ -75,7 +75,9 @@ type lexer struct {
 
 func lex(src string) ([]token, error) {
 	l := &lexer{src: src, line: 1}
-	var toks []token
+	// Queries average a token every four or five bytes; sizing for that
+	// saves the copies of growing a long query's tokens.
+	toks := make([]token, 0, len(src)/4+8)
 	for {
 		t, err := l.next()
 		if err != nil {

@@ -7,9 +7,13 @@ import (
 	"strings"
 )
 
-// maxDepth bounds expression nesting so that hostile input cannot exhaust
-// the stack.
+// maxDepth bounds expression nesting (parentheses, calls, unary signs) so
+// that hostile input cannot exhaust the stack.
 const maxDepth = 200
+
+// maxOperators bounds the operators of a query: each is a stage the
+// executor's chunks pass through by a call, so a pipeline is a recursion.
+const maxOperators = 1000
 
 // Parse parses a query into its syntax tree. Errors are *Error of kind
 // SyntaxError with the line and position of the offending token.
@@ -96,7 +100,10 @@ func (p *parser) query() (*Query, error) {
 	}
 	q := &Query{Source: &TableRef{Name: name, At: t.pos}}
 	for p.isPunct("|") {
-		p.advance()
+		bar := p.advance()
+		if len(q.Operators) == maxOperators {
+			return nil, syntaxErr(bar.pos, "the query has too many operators: at most %d are allowed", maxOperators)
+		}
 		op, err := p.operator()
 		if err != nil {
 			return nil, err

@@ -12,7 +12,12 @@ type Plan struct {
 	scan   ScanRequest
 	// inputSlots[i] is the slot of scan.Columns[i] in input.
 	inputSlots []int
+	limits     Limits // with defaults filled in
 }
+
+// Limits returns the limits each run of the plan observes, defaults
+// filled in; "no limit" is the largest int64.
+func (p *Plan) Limits() Limits { return p.limits }
 
 // Scan returns the request the plan makes of the Source: the table, the
 // columns it reads, the TimeGenerated range and the row limit it pushes
@@ -56,13 +61,18 @@ type takeStage struct{ n int64 }
 type countStage struct{}
 
 // projectStage computes columns: the output of project, or the input plus
-// new and replaced columns for extend.
+// new and replaced columns for extend. Planning marks the expressions
+// whose column nothing downstream reads as dead; they are not evaluated.
 type projectStage struct {
-	extend bool
-	exprs  []cexpr
-	target []int // extend: the output slot of each expression
-	out    []column
-	refs   []int
+	extend   bool
+	exprs    []cexpr
+	exprRefs [][]int // the input slots each expression reads
+	target   []int   // extend: the output slot of each expression
+	out      []column
+	live     []bool // set by plan
+	// scratch estimates the scratch values evaluating the live
+	// expressions takes per row (set by plan).
+	scratch int
 }
 
 // sortKey is one compiled ordering key.
@@ -101,12 +111,12 @@ func (s *projectStage) output(in []column) []column   { return s.out }
 func (s *sortStage) output(in []column) []column      { return in }
 func (s *summarizeStage) output(in []column) []column { return s.out }
 
+// withRefs marks refs in out, which it returns.
 func withRefs(out []bool, refs []int) []bool {
-	in := slices.Clone(out)
 	for _, r := range refs {
-		in[r] = true
+		out[r] = true
 	}
-	return in
+	return out
 }
 
 func (s *whereStage) need(in []column, out []bool) []bool { return withRefs(out, s.refs) }
@@ -118,6 +128,9 @@ func (s *summarizeStage) need(in []column, out []bool) []bool {
 	return withRefs(make([]bool, len(in)), s.refs)
 }
 
+// need also decides which expressions are live: those whose output column
+// is read downstream (for extend, unless a later expression of the stage
+// replaces it).
 func (s *projectStage) need(in []column, out []bool) []bool {
 	needed := make([]bool, len(in))
 	if s.extend {
@@ -129,7 +142,39 @@ func (s *projectStage) need(in []column, out []bool) []bool {
 			}
 		}
 	}
-	return withRefs(needed, s.refs)
+	s.live = make([]bool, len(s.exprs))
+	s.scratch = 0
+	written := map[int]bool{}
+	for k := len(s.exprs) - 1; k >= 0; k-- {
+		slot := k
+		if s.extend {
+			slot = s.target[k]
+			if written[slot] {
+				continue
+			}
+			written[slot] = true
+		}
+		if !out[slot] {
+			continue
+		}
+		s.live[k] = true
+		s.scratch += exprSize(s.exprs[k])
+		withRefs(needed, s.exprRefs[k])
+	}
+	return needed
+}
+
+// exprSize counts the nodes of e, which bounds the vectors it allocates
+// per evaluation.
+func exprSize(e cexpr) int {
+	n := 0
+	stack := []cexpr{e}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = operands(x, stack[:len(stack)-1])
+		n++
+	}
+	return n
 }
 
 // plan derives the scan request: pruned columns, time range, limit.
@@ -224,8 +269,9 @@ func (r *timeRange) upper(v int64) {
 func (r *timeRange) narrow(pred cexpr, tg int) {
 	switch e := pred.(type) {
 	case *andNode:
-		r.narrow(e.l, tg)
-		r.narrow(e.r, tg)
+		for _, t := range e.terms {
+			r.narrow(t, tg)
+		}
 	case *cmpNode:
 		col, ok := e.l.(*colRef)
 		k, isConst := e.r.(*constNode)
