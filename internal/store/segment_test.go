@@ -110,15 +110,20 @@ func TestSegmentRoundTrip(t *testing.T) {
 }
 
 func TestSegmentTamperEveryByte(t *testing.T) {
-	fsys := newFS(t)
-	fx := writeTestSegment(t, fsys, newTestKeyring(), "acct", "/seg/a.seg", 2, 3, 20)
-	orig, _ := fsys.ReadFile(fx.path)
-	for i := range orig {
-		bad := bytes.Clone(orig)
-		bad[i] ^= 0x40
-		_ = fsys.WriteFile(fx.path, bad)
-		if _, err := readAll(fsys, fx, "acct"); err == nil {
-			t.Fatalf("flipping byte %d of %d went unnoticed", i, len(orig))
+	for _, format := range []byte{segVersion1, segVersion2, segVersion3} {
+		fsys := newFS(t)
+		fx := writeTestSegmentFormat(t, fsys, newTestKeyring(), "acct", "/seg/a.seg", 2, 3, 20, format)
+		orig, _ := fsys.ReadFile(fx.path)
+		if orig[4] != format {
+			t.Fatalf("wrote version %d, want %d", orig[4], format)
+		}
+		for i := range orig {
+			bad := bytes.Clone(orig)
+			bad[i] ^= 0x40
+			_ = fsys.WriteFile(fx.path, bad)
+			if _, err := readAll(fsys, fx, "acct"); err == nil {
+				t.Fatalf("v%d: flipping byte %d of %d went unnoticed", format, i, len(orig))
+			}
 		}
 	}
 }
