@@ -171,3 +171,17 @@ func TestCollectorTimeGeneratedNotADatetime(t *testing.T) {
 		t.Fatalf("a clock before year 1: %d", got)
 	}
 }
+
+// FuzzParseDatetime: no string makes ParseDatetime panic, and every
+// datetime it accepts lies in Kusto's range.
+func FuzzParseDatetime(f *testing.F) {
+	for _, s := range []string{"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.9999999Z", "1500-06-01", "2262-04-12T00:00:00Z",
+		"0000-12-31T23:59:59Z", "9999-12-31T23:00:00-02:00", "2026-11-28T10:00:00.625+05:30", "2026-11-28T10:00:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ticks, ok := ParseDatetime(s); ok && !datetime.Valid(ticks) {
+			t.Fatalf("ParseDatetime(%q) = %d, outside Kusto's range", s, ticks)
+		}
+	})
+}
