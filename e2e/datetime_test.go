@@ -9,7 +9,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/monitor/query/azlogs"
 
-	"github.com/kustodian/kustodian/internal/datetime"
 )
 
 // TestDatetimesAcrossKustoRange guards against the bug where a Data
@@ -67,7 +66,9 @@ func TestDatetimesAcrossKustoRange(t *testing.T) {
 		t.Fatalf("answer %+v", resp.Tables)
 	}
 	rows := resp.Tables[0].Rows
-	skipUntilQueryReadsTicks(t, rows[1][1], recent)
+	if rows[1][1] != recent {
+		t.Fatalf("TimeGenerated %v, want %s", rows[1][1], recent)
+	}
 	received := func(v any) {
 		t.Helper()
 		s, _ := v.(string)
@@ -115,22 +116,4 @@ func TestDatetimesAcrossKustoRange(t *testing.T) {
 			t.Fatalf("%s (timespan %q) = %d, want %d", tc.query, tc.timespan, n, tc.want)
 		}
 	}
-}
-
-// skipUntilQueryReadsTicks skips the rest of the test in exactly one known
-// state: the query engine still reads datetimes as Unix nanoseconds (the
-// kql branch that moves it to ticks has not landed), which shows as the
-// sender's TimeGenerated, stored in ticks, printed as a time in 1970. Any
-// other value than the right one or that one fails the test.
-func skipUntilQueryReadsTicks(t *testing.T, got any, want string) {
-	t.Helper()
-	if got == want {
-		return
-	}
-	w, _ := time.Parse(time.RFC3339, want)
-	ticks, _ := datetime.FromTime(w)
-	if got == time.Unix(0, ticks).UTC().Format(time.RFC3339Nano) {
-		t.Skipf("the query engine reads datetimes as Unix nanoseconds (%v for %s): the rest needs the kql branch's ticks", got, want)
-	}
-	t.Fatalf("TimeGenerated %v, want %s", got, want)
 }
