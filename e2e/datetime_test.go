@@ -8,7 +8,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/monitor/query/azlogs"
-
 )
 
 // TestDatetimesAcrossKustoRange guards against the bug where a Data
