@@ -206,7 +206,7 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	kv, err = keyvault.New(keyvault.Options{
 		Store: s.state.Store, Vaults: s.vaults, Software: keyvault.NewSoftwareBackend(s.state.Sealer), HSM: hsm,
-		SoftwareHSM: cfg.SoftwareHSM, VerifyToken: ids.Verify, AuthorityHost: authority, DNSSuffix: cfg.VaultDNSSuffix,
+		SoftwareHSM: cfg.SoftwareHSM, VerifyToken: func(ctx context.Context, raw, aud string) (*identity.Claims, error) { return ids.Verify(ctx, raw, aud) }, AuthorityHost: authority, DNSSuffix: cfg.VaultDNSSuffix,
 		Sealer: s.state.Sealer, Now: time.Now, Log: log, Registerer: s.registry,
 	})
 	if err != nil {
@@ -271,7 +271,7 @@ func (s *Server) init(ctx context.Context) error {
 	var queries *query.Handler
 	observeQuery := s.registerQueryMetrics(cfg.QueryLimits, func() *query.Handler { return queries })
 	queries = query.New(query.Options{
-		Verify: ids.Verify, Audience: QueryAudience, Log: log, Observe: observeQuery,
+		Verify: func(ctx context.Context, raw, aud string) (*identity.Claims, error) { return ids.Verify(ctx, raw, aud) }, Audience: QueryAudience, Log: log, Observe: observeQuery,
 		Authorize: func(ctx context.Context, principalID, action, scope string) error {
 			return authz.Check(ctx, principalID, action, scope)
 		},
