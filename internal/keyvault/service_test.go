@@ -135,7 +135,10 @@ func TestRequestErrors(t *testing.T) {
 		code               string
 	}{
 		{"no api-version", "GET", "/keys?x=1&api-version=", 400, "BadParameter"},
-		{"unknown api-version", "GET", "/keys?api-version=2016-10-01", 400, "BadParameter"},
+		{"unknown api-version", "GET", "/keys?api-version=2015-06-01", 400, "BadParameter"},
+		{"rotation before 7.3", "POST", "/keys/k/rotate?api-version=7.2", 400, "BadParameter"},
+		{"rotation policy before 7.3", "GET", "/keys/k/rotationpolicy?api-version=7.1", 400, "BadParameter"},
+		{"random bytes before 7.3", "POST", "/rng?api-version=2016-10-01", 400, "BadParameter"},
 		{"unknown path", "GET", "/secrets", 404, "NotFound"},
 		{"deep path", "POST", "/keys/k/v/wrapkey/x", 404, "NotFound"},
 		{"bad action", "POST", "/keys/k/0123456789abcdef0123456789abcdef/frobnicate", 404, "NotFound"},
