@@ -75,3 +75,20 @@ func TestAPIVersions(t *testing.T) {
 		t.Errorf("more versions tested than served")
 	}
 }
+
+// The data plane accepts every audience Key Vault clients ask for: the
+// challenge's (suffix and port), the suffix alone, and Azure's own.
+func TestAudiences(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.create("k", nil)
+	for _, aud := range []string{"https://vault.localhost:8443", "https://vault.localhost", "https://vault.azure.net"} {
+		t.Run(aud, func(t *testing.T) {
+			e.audience = aud
+			defer func() { e.audience = testAud }()
+			e.must(e.do("GET", "/keys/k", adminTok, nil), http.StatusOK)
+		})
+	}
+	if got := Audiences("vault.localhost", ""); len(got) != 2 || got[0] != "https://vault.localhost" {
+		t.Errorf("Audiences without a port = %v", got)
+	}
+}

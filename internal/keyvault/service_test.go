@@ -104,7 +104,8 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{"no token", "", testAud},
 		{"malformed token", "nonsense", testAud},
-		{"wrong audience", adminTok, "https://vault.azure.net"},
+		{"another service's audience", adminTok, "https://management.azure.com"},
+		{"another port's audience", adminTok, "https://vault.localhost:9443"},
 		{"other tenant", token(tenantB, adminOID), testAud},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

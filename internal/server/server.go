@@ -142,20 +142,14 @@ func (s *Server) init(ctx context.Context) error {
 		}
 	}
 	authority := s.endpoint
-	vaultAudience := "https://" + net.JoinHostPort(cfg.VaultDNSSuffix, port)
+	audiences := newAudienceSet(s.endpoint, cfg.VaultDNSSuffix, port)
 
 	dir := &directory{store: s.state.Store, sealer: s.state.Sealer, keys: map[string]*rsa.PrivateKey{}}
 	ids := identity.New(dir, identity.Options{
-		AuthorityHost: authority,
-		AudienceAllowed: func(aud string) bool {
-			for _, a := range []string{ResourceManagerAudience, QueryAudience, vaultAudience} {
-				if identity.SameAudience(aud, a) {
-					return true
-				}
-			}
-			return false
-		},
-		Logger: log,
+		AuthorityHost:   authority,
+		AudienceAllowed: audiences.allowed,
+		Logger:          log,
+		ADFSTenant:      boot.TenantID,
 	})
 	s.registry = prometheus.NewRegistry()
 	authz := identity.NewAuthorizer(assignments{s.state.Store})
@@ -206,7 +200,7 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	kv, err = keyvault.New(keyvault.Options{
 		Store: s.state.Store, Vaults: s.vaults, Software: keyvault.NewSoftwareBackend(s.state.Sealer), HSM: hsm,
-		SoftwareHSM: cfg.SoftwareHSM, VerifyToken: func(ctx context.Context, raw, aud string) (*identity.Claims, error) { return ids.Verify(ctx, raw, aud) }, AuthorityHost: authority, DNSSuffix: cfg.VaultDNSSuffix,
+		SoftwareHSM: cfg.SoftwareHSM, VerifyToken: ids.Verify, AuthorityHost: authority, DNSSuffix: cfg.VaultDNSSuffix,
 		Sealer: s.state.Sealer, Now: time.Now, Log: log, Registerer: s.registry,
 	})
 	if err != nil {
@@ -271,7 +265,7 @@ func (s *Server) init(ctx context.Context) error {
 	var queries *query.Handler
 	observeQuery := s.registerQueryMetrics(cfg.QueryLimits, func() *query.Handler { return queries })
 	queries = query.New(query.Options{
-		Verify: func(ctx context.Context, raw, aud string) (*identity.Claims, error) { return ids.Verify(ctx, raw, aud) }, Audience: QueryAudience, Log: log, Observe: observeQuery,
+		Verify: verifier(ids, QueryAudiences(s.endpoint)), Audience: QueryAudience, Log: log, Observe: observeQuery,
 		Authorize: func(ctx context.Context, principalID, action, scope string) error {
 			return authz.Check(ctx, principalID, action, scope)
 		},
@@ -506,7 +500,7 @@ func armAuthenticator(ids *identity.Service) arm.Authenticator {
 			return arm.Caller{}, arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed",
 				"Authentication failed. The 'Authorization' header is missing or is not a Bearer token.")
 		}
-		c, err := ids.Verify(r.Context(), raw, ResourceManagerAudience)
+		c, err := ids.Verify(r.Context(), raw, ResourceManagerAudiences...)
 		if errors.Is(err, identity.ErrInvalidToken) {
 			return arm.Caller{}, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken",
 				"The access token is invalid: %v.", strings.TrimPrefix(err.Error(), "invalid token: "))
