@@ -278,6 +278,7 @@ func (s *Server) init(ctx context.Context) error {
 	// appears in ids Azure returns), so the first segment decides, folded.
 	armHandler, idHandler := s.instrument("arm", router), s.instrument("identity", ids.Handler())
 	kvHandler := s.instrument("keyvault", kv.Handler())
+	metadataHandler := s.instrument("arm", cloudMetadata(s.endpoint, cfg.VaultDNSSuffix, port))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if kv.Match(r) {
 			kvHandler.ServeHTTP(w, r)
@@ -296,6 +297,12 @@ func (s *Server) init(ctx context.Context) error {
 			// A vault host serves only the data plane, whatever the path.
 			if kv.Match(r) {
 				kvHandler.ServeHTTP(w, r)
+				return
+			}
+			// Unauthenticated, and before the mux, which would redirect the
+			// CLI's "//metadata/endpoints".
+			if arm.IsMetadataPath(r.URL.Path) {
+				metadataHandler.ServeHTTP(w, r)
 				return
 			}
 			mux.ServeHTTP(w, r)
