@@ -125,13 +125,16 @@ func New(d Deps) *Provider {
 	return &Provider{d: d}
 }
 
-// API versions accepted per resource type.
+// API versions accepted per resource type: ClusterAPIVersions for clusters,
+// WorkspaceAPIVersions (and ClusterAPIVersions) for workspaces and their
+// linked services, ComponentAPIVersions for Application Insights
+// components.
 var (
-	clusterVersions = []string{"2019-08-01-preview", "2020-03-01-preview", "2020-08-01", "2020-10-01", "2021-06-01",
+	ClusterAPIVersions = []string{"2019-08-01-preview", "2020-03-01-preview", "2020-08-01", "2020-10-01", "2021-06-01",
 		"2022-10-01", "2023-09-01", "2025-02-01", "2025-07-01"}
-	workspaceVersions = []string{"2015-03-20", "2015-11-01-preview", "2017-03-15-preview", "2020-03-01-preview", "2020-08-01",
+	WorkspaceAPIVersions = []string{"2015-03-20", "2015-11-01-preview", "2017-03-15-preview", "2020-03-01-preview", "2020-08-01",
 		"2020-10-01", "2021-06-01", "2021-12-01-preview", "2022-10-01", "2023-09-01", "2025-02-01", "2025-07-01"}
-	componentVersions = []string{"2014-04-01", "2015-05-01", "2018-05-01-preview", "2020-02-02", "2020-02-02-preview"}
+	ComponentAPIVersions = []string{"2014-04-01", "2015-05-01", "2018-05-01-preview", "2020-02-02", "2020-02-02-preview"}
 )
 
 // Register adds the provider's routes to rt.
@@ -139,15 +142,15 @@ func (p *Provider) Register(rt *arm.Router) {
 	const rg = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
 	const sub = "/subscriptions/{subscriptionId}/providers/"
 	oi := NamespaceOperationalInsights
-	rt.Handle(rg+oi+"/clusters/{clusterName}", clusterVersions, map[string]arm.Handler{
+	rt.Handle(rg+oi+"/clusters/{clusterName}", ClusterAPIVersions, map[string]arm.Handler{
 		http.MethodPut: p.putCluster, http.MethodGet: p.getCluster, http.MethodPatch: p.patchCluster,
 		http.MethodDelete: p.deleteCluster,
 	})
-	rt.Handle(rg+oi+"/clusters", clusterVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
-	rt.Handle(sub+oi+"/clusters", clusterVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
+	rt.Handle(rg+oi+"/clusters", ClusterAPIVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
+	rt.Handle(sub+oi+"/clusters", ClusterAPIVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
 
 	ws := rg + oi + "/workspaces/{workspaceName}"
-	versions := union(workspaceVersions, clusterVersions)
+	versions := union(WorkspaceAPIVersions, ClusterAPIVersions)
 	rt.Handle(ws, versions, map[string]arm.Handler{
 		http.MethodPut: p.putWorkspace, http.MethodGet: p.getWorkspace, http.MethodPatch: p.patchWorkspace,
 		http.MethodDelete: p.deleteWorkspace,
@@ -162,12 +165,12 @@ func (p *Provider) Register(rt *arm.Router) {
 	rt.Handle(ws+"/linkedServices", versions, map[string]arm.Handler{http.MethodGet: p.listLinkedServices})
 
 	in := NamespaceInsights
-	rt.Handle(rg+in+"/components/{resourceName}", componentVersions, map[string]arm.Handler{
+	rt.Handle(rg+in+"/components/{resourceName}", ComponentAPIVersions, map[string]arm.Handler{
 		http.MethodPut: p.putComponent, http.MethodGet: p.getComponent, http.MethodDelete: p.deleteComponent,
 		http.MethodPatch: p.patchComponentTags,
 	})
-	rt.Handle(rg+in+"/components", componentVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
-	rt.Handle(sub+in+"/components", componentVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
+	rt.Handle(rg+in+"/components", ComponentAPIVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
+	rt.Handle(sub+in+"/components", ComponentAPIVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
 
 	p.d.Ops.Register(rt, oi, versions)
 }
