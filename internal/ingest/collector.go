@@ -84,6 +84,10 @@ type Options struct {
 	// then the measured size of its batch as it is decoded (growing past
 	// the charge may fail), until the Sink has stored it.
 	Batches *admit.Pool
+	// Replay, if set, refuses exact replays of accepted requests (see
+	// ReplayGuard); nil accepts them within the x-ms-date skew, as Azure
+	// does.
+	Replay *ReplayGuard
 }
 
 // BatchBytesPerByte is the memory a decoded batch takes per byte of the
@@ -196,9 +200,20 @@ func (c *collector) serve(r *http.Request) (rows int, err error) {
 		return 0, fail(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
 			"The request body exceeds %d bytes: split the data into several posts.", MaxPostBytes)
 	}
-	ws, _, _, err := c.authenticate(r, length)
+	ws, date, sig, err := c.authenticate(r, length)
 	if err != nil {
 		return 0, err
+	}
+	if c.o.Replay != nil {
+		forget, rerr := c.o.Replay.Reserve(ws.CustomerID, sig, date)
+		if rerr != nil {
+			return 0, rerr
+		}
+		defer func() {
+			if err != nil {
+				forget() // not stored: the sender may send it again
+			}
+		}()
 	}
 	var bodyGrant, grant *admit.Grant
 	if c.o.Bodies != nil {

@@ -26,5 +26,13 @@
 // body, and a batch that grows past what it was charged is refused as it
 // grows.
 //
+// Replays. Because the signature does not cover the body, Azure accepts a
+// captured request again — or another body of the same length under its
+// signature — as long as its x-ms-date is within the skew (15 minutes
+// either way). That is a property of the API, and the default here too.
+// Options.Replay (a ReplayGuard) is a stricter mode that refuses an exact
+// replay (same workspace and signature) within the window, with bounded
+// memory; see ReplayGuard for what it costs senders.
+//
 // The package never logs field values, shared keys or signatures.
 package ingest
