@@ -143,8 +143,9 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case ae.Status == http.StatusServiceUnavailable:
 			w.Header().Set("Retry-After", "30")
 		}
-		if ae.Status == http.StatusRequestTimeout || ae.Status == http.StatusLengthRequired || ae.Status == http.StatusRequestEntityTooLarge {
-			// The rest of the body is not read: do not keep the connection.
+		if r.ProtoMajor == 1 && (ae.Status == http.StatusRequestTimeout || ae.Status == http.StatusLengthRequired || ae.Status == http.StatusRequestEntityTooLarge) {
+			// The rest of the body is not read: do not keep the connection
+			// (HTTP/1; an HTTP/2 stream is reset on its own).
 			w.Header().Set("Connection", "close")
 		}
 		b, _ := json.Marshal(ae)

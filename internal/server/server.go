@@ -62,6 +62,10 @@ type Server struct {
 	registry    *prometheus.Registry
 	requests    *prometheus.CounterVec
 	durations   *prometheus.HistogramVec
+	// bodyTimeouts counts request bodies cut off for arriving too slowly.
+	bodyTimeouts *prometheus.CounterVec
+	// pools are the admission pools (internal/admit), one metric set each.
+	pools pools
 }
 
 // New opens the data directory, bootstraps it on first start, binds the
@@ -241,7 +245,10 @@ func (s *Server) init(ctx context.Context) error {
 		Name: "kustodian_http_request_duration_seconds", Help: "HTTP request latency by surface.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"surface"})
-	s.registry.MustRegister(s.requests, s.durations)
+	s.bodyTimeouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kustodian_http_body_timeouts_total", Help: "Request bodies cut off for arriving slower than --body-min-rate, by surface.",
+	}, []string{"surface"})
+	s.registry.MustRegister(s.requests, s.durations, s.bodyTimeouts, &s.pools)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok\n") })
@@ -264,9 +271,21 @@ func (s *Server) init(ctx context.Context) error {
 	})
 	s.registry.MustRegister(ingestRows, s.outageRows, s.drainedRows)
 	s.registerStoreMetrics()
+	// Admission of Data Collector posts: bodies by their declared length,
+	// decoded batches by what they measure (see README, Configuration).
+	var replay *ingest.ReplayGuard
+	if cfg.CollectorReplayProtection {
+		replay = ingest.NewReplayGuard(cfg.CollectorReplayEntries, ingest.DefaultMaxSkew, time.Now)
+		s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kustodian_ingest_replay_signatures", Help: "Data Collector signatures remembered by the replay protection.",
+		}, func() float64 { return float64(replay.Len()) }))
+	}
 	mux.Handle("/api/logs", s.instrument("ingest", ingest.NewCollector(ingest.Options{
 		Directory: ingestDirectory{s}, Sink: ingestSink{s}, Log: log,
 		Observe: func(code string, rows int) { ingestRows.Add(float64(rows)) },
+		Bodies:  s.pools.add(s.admissionOptions("ingest_bodies", cfg.IngestBodyBytes)),
+		Batches: s.pools.add(s.admissionOptions("ingest_batches", cfg.IngestBatchBytes)),
+		Replay:  replay,
 	})))
 	mux.Handle("/v1/", s.instrument("query", query.New(query.Options{
 		Verify: ids.Verify, Audience: QueryAudience, Log: log,
@@ -302,9 +321,11 @@ func (s *Server) init(ctx context.Context) error {
 			}
 			mux.ServeHTTP(w, r)
 		}),
-		TLSConfig:         tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		TLSConfig: tlsConf,
+		// Headers (and the TLS handshake) must arrive within
+		// ReadHeaderTimeout; bodies at the minimum rate (governBody).
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
@@ -375,7 +396,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err == nil {
 		eng, err = store.OpenEngine(ctx, store.EngineOptions{
 			Dir: s.state.DataDir + "/data", Catalog: s.state.Store, Keys: storeKeys{s.keys.m}, TableIDKey: tableKey, Log: log,
-			CompactInterval: compactInterval(s.cfg.CompactInterval),
+			CompactInterval: compactInterval(s.cfg.CompactInterval), MaxTableColumns: ingest.MaxColumns,
 		})
 	}
 	if err == nil {
@@ -526,6 +547,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
@@ -533,13 +557,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// instrument logs and counts requests of a surface. It never logs headers,
-// query strings or bodies, which may carry tokens or secrets.
+// instrument logs and counts requests of a surface and governs their bodies
+// (governBody). It never logs headers, query strings or bodies, which may
+// carry tokens or secrets.
 func (s *Server) instrument(surface string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r, finish := s.governBody(w, r, surface)
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
+		finish()
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
