@@ -9,10 +9,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -390,4 +392,54 @@ func TestCollectorReplayProtection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkIngestLargePosts is the memory attack as a load: 8 senders each
+// post 30 MB genlogs batches (~94,500 lines) three times, waiting out
+// 429/503 answers for their Retry-After, at the default admission bounds.
+// It reports lines/s, the refusals the senders waited out, and the peak
+// resident memory of this process (server and senders: the senders hold
+// one 30 MB body). It runs once whatever b.N is.
+func BenchmarkIngestLargePosts(b *testing.B) {
+	runOnce(b, func(b *testing.B) map[string]float64 {
+		e, tok := setup(b, options{}, "rg")
+		e.mkWorkspace(b, tok, "rg", "ws-bench", "eastus")
+		ws, key := e.workspaceKeys(b, tok, "rg", "ws-bench")
+		const lines = 94500
+		body := genlogsBatch(rand.New(rand.NewSource(1)), 0, lines)
+		var stored, refused atomic.Int64
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for done := 0; done < 3; {
+					r, err := e.postLogsRaw(ws, key, "Large", body)
+					switch {
+					case err != nil:
+						b.Error(err)
+						return
+					case r.status == http.StatusOK:
+						stored.Add(1)
+						done++
+					case r.status == http.StatusTooManyRequests || r.status == http.StatusServiceUnavailable:
+						refused.Add(1)
+						wait, _ := strconv.Atoi(r.header.Get("Retry-After"))
+						time.Sleep(time.Duration(max(wait, 1)) * time.Second)
+					default:
+						b.Errorf("post: %d %s", r.status, r.body)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		m := map[string]float64{
+			"lines/s":  float64(stored.Load()*lines) / time.Since(start).Seconds(),
+			"refusals": float64(refused.Load()),
+		}
+		if hwm := peakRSS(); hwm > 0 {
+			m["peak-RSS-MiB"] = float64(hwm) / (1 << 20)
+		}
+		return m
+	})
 }

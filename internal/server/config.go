@@ -108,8 +108,8 @@ const (
 
 	// Admission and listener defaults; README's Configuration says why.
 	DefaultIngestBodyBytes      = 256 << 20
-	DefaultIngestBatchBytes     = 160 << 20
-	DefaultAdmissionClientShare = 50
+	DefaultIngestBatchBytes     = 128 << 20
+	DefaultAdmissionClientShare = 75
 	DefaultAdmissionWait        = 2 * time.Second
 	DefaultReadHeaderTimeout    = 10 * time.Second
 	DefaultIdleTimeout          = 2 * time.Minute
