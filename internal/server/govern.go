@@ -27,13 +27,18 @@ var bodyLimits = map[string]int64{
 	"admin":    1 << 20,
 }
 
+// unreadBodyGrace is how long net/http may go on reading, after the
+// handler, a body the handler left unread (up to 256 KiB, to keep the
+// connection): what a client has already sent arrives in that time, a
+// trickle does not, and then the connection is closed after the answer.
+const unreadBodyGrace = time.Second
+
 // governBody returns r with its body bounded (bodyLimits) and made to
 // arrive at the configured minimum rate (admit.MinRateBody), and a function
 // to call once the handler has returned: for HTTP/1.x, a body the handler
-// did not read to its end is not read any further (net/http would try to
-// read up to 256 KiB of it before answering, with no deadline: a slow
-// client could hold the connection at will), and the connection is closed
-// after the answer.
+// did not read to its end is read for at most unreadBodyGrace more
+// (net/http would read up to 256 KiB of it before answering, with no
+// deadline: a slow client could hold the connection at will).
 func (s *Server) governBody(w http.ResponseWriter, r *http.Request, surface string) (*http.Request, func()) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return r, func() {}
@@ -53,7 +58,7 @@ func (s *Server) governBody(w http.ResponseWriter, r *http.Request, surface stri
 	r2.Body = tb
 	return r2, func() {
 		if r.ProtoMajor == 1 && !tb.eof {
-			_ = rc.SetReadDeadline(time.Now())
+			_ = rc.SetReadDeadline(time.Now().Add(unreadBodyGrace))
 		}
 	}
 }
