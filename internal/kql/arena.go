@@ -37,6 +37,7 @@ type arena struct {
 	vecs   pool[Vector]
 	ident  []int32
 	consts map[*constNode]*Vector
+	env    *runEnv // the run's context, source and caches (pipeline.go)
 }
 
 func (a *arena) reset() {

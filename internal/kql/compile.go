@@ -35,13 +35,12 @@ type compiler struct {
 	now   int64
 	scope []column
 	refs  map[int]bool // slots of scope referenced by the current operator
+	env   *letEnv      // let bindings and sub-plans (let.go)
 }
 
-// Compile resolves the query against the catalog, checks types and builds
-// an executable plan. Errors attributable to the query are *Error of kind
-// SemanticError; catalog failures other than ErrTableNotFound are returned
-// wrapped.
-func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, error) {
+// compileTable compiles a query whose source is the table q.Source names
+// (Compile, in let.go, handles the other sources and the let statements).
+func compileTable(ctx context.Context, q *Query, cat Catalog, opts Options, env *letEnv) (*Plan, error) {
 	if q == nil || q.Source == nil {
 		return nil, errors.New("kql: Compile of an empty query")
 	}
@@ -60,6 +59,7 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	for _, col := range schema.Columns {
 		c.scope = append(c.scope, column{col.Name, col.Type})
 	}
+	c.env = env
 	p := &Plan{table: schema, input: c.scope}
 
 	// The request timespan is an implicit first where clause.
@@ -153,7 +153,7 @@ func (c *compiler) operator(op Operator) (stage, error) {
 	case *SummarizeOp:
 		return c.summarize(op)
 	}
-	return nil, semanticErr(op.Pos(), "unsupported operator %T", op)
+	return c.operatorMore(op) // operators_compile.go
 }
 
 // count evaluates the constant row count of take or top.
@@ -262,6 +262,9 @@ func (c *compiler) project(cols []NamedExpr, extend bool) (stage, error) {
 }
 
 func (c *compiler) summarize(op *SummarizeOp) (stage, error) {
+	if needsSummarizeMore(op) {
+		return c.summarizeMore(op) // aggs_more.go: arg_max(x, *), expressions over aggregates
+	}
 	st := &summarizeStage{}
 	taken := map[string]bool{}
 	auto := 0
@@ -319,6 +322,9 @@ var aggregateNames = map[string]bool{
 func isAggregate(name string) bool { return aggregateNames[name] }
 
 func (c *compiler) aggregate(call *CallExpr) (aggSpec, error) {
+	if spec, ok, err := c.aggregateMore(call); ok {
+		return spec, err // aggs_more.go
+	}
 	want := 1
 	if call.Name == "count" {
 		want = 0
@@ -381,7 +387,7 @@ func (c *compiler) expr(e Expr) (cexpr, error) {
 	case *Ident:
 		slot := c.lookup(e.Name)
 		if slot < 0 {
-			return nil, semanticErr(e.At, "Failed to resolve scalar expression named '%s'", e.Name)
+			return c.identMore(e) // let.go: let-bound names
 		}
 		c.refs[slot] = true
 		return &colRef{slot: slot, t: c.scope[slot].t, name: e.Name}, nil
@@ -408,7 +414,7 @@ func (c *compiler) expr(e Expr) (cexpr, error) {
 	case *BetweenExpr:
 		return c.between(e)
 	}
-	return nil, semanticErr(e.Pos(), "unsupported expression %T", e)
+	return c.exprMore(e) // exprs_compile.go
 }
 
 var cmpOps = map[string]cmpOp{
@@ -423,6 +429,9 @@ func (c *compiler) binary(e *BinaryExpr) (cexpr, error) {
 	r, err := c.expr(e.Right)
 	if err != nil {
 		return nil, err
+	}
+	if x, ok, err := c.binaryMore(e, &l, &r); ok {
+		return x, err // exprs_compile.go: dynamic and mixed-type operands, more operators
 	}
 	lt, rt := l.typ(), r.typ()
 	switch e.Op {
@@ -535,6 +544,9 @@ func (c *compiler) arith(e *BinaryExpr, l, r cexpr) (cexpr, error) {
 }
 
 func (c *compiler) in(e *InExpr) (cexpr, error) {
+	if x, ok, err := c.inMore(e); ok {
+		return x, err // exprs_compile.go: subqueries, dynamic arrays, mixed types
+	}
 	x, err := c.expr(e.X)
 	if err != nil {
 		return nil, err
@@ -655,6 +667,9 @@ func (c *compiler) call(e *CallExpr) (cexpr, error) {
 		"isnull": {1, 1}, "isnotnull": {1, 1}, "isempty": {1, 1}, "isnotempty": {1, 1},
 		"not": {1, 1}, "tolower": {1, 1}, "toupper": {1, 1}, "strlen": {1, 1},
 	}
+	if x, ok, err := c.callMore(e); ok {
+		return x, err // funcs.go: let functions and the function registry
+	}
 	ar, ok := arity[e.Name]
 	if !ok {
 		return nil, semanticErr(e.At, "Unknown function: '%s'", e.Name)
@@ -774,5 +789,5 @@ func isConstant(e cexpr) bool {
 	case *strFunc:
 		return isConstant(e.x)
 	}
-	return false
+	return isConstantMore(e) // funcs.go
 }

@@ -1,7 +1,6 @@
 package kql
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -33,31 +32,35 @@ type operator interface {
 	finish(a *arena) error
 }
 
-// Run executes the plan against src and returns the result.
-func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
-	sink := &resultSink{res: &Result{Columns: p.Columns(), Rows: [][]any{}}, types: p.output}
+// runInto executes the plan against env's source, pushing its rows into
+// sink (Run, in pipeline.go, makes the sink of results).
+func (p *Plan) runInto(env *runEnv, sink operator) error {
+	ctx, src := env.ctx, env.src
 	var head operator = sink
 	for i := len(p.stages) - 1; i >= 0; i-- {
 		head = p.stages[i].operator(head)
 	}
+	if p.gen != nil {
+		return p.runGen(env, head) // pipeline.go
+	}
 	it, err := src.Scan(ctx, p.Scan())
 	if err != nil {
-		return nil, fmt.Errorf("kql: scanning %s: %w", p.table.Name, err)
+		return fmt.Errorf("kql: scanning %s: %w", p.table.Name, err)
 	}
 	defer it.Close()
-	var a arena
+	a := arena{env: env}
 	cols := make([]*Vector, len(p.input))
 	vecs := make([]Vector, len(p.inputSlots))
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		b, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("kql: scanning %s: %w", p.table.Name, err)
+			return fmt.Errorf("kql: scanning %s: %w", p.table.Name, err)
 		}
 		if b == nil || b.Len == 0 {
 			continue
@@ -69,7 +72,7 @@ func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
 			if !ok {
 				v = nullVector(&a, col.t, b.Len)
 			} else if v.Type != col.t || v.Len() < b.Len {
-				return nil, fmt.Errorf("kql: scanning %s: column %s: got %d %s values for %d rows of type %s",
+				return fmt.Errorf("kql: scanning %s: column %s: got %d %s values for %d rows of type %s",
 					p.table.Name, col.name, v.Len(), v.Type, b.Len, col.t)
 			}
 			vecs[k] = v
@@ -77,7 +80,7 @@ func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
 		}
 		more, err := head.push(&a, &chunk{n: b.Len, cols: cols})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !more {
 			break
@@ -85,9 +88,9 @@ func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
 	}
 	a.reset()
 	if err := head.finish(&a); err != nil {
-		return nil, err
+		return err
 	}
-	return sink.res, nil
+	return nil
 }
 
 // nullVector returns n nulls of type t (empty strings for strings).

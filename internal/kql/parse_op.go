@@ -1,5 +1,10 @@
 package kql
 
+import (
+	"regexp"
+	"strings"
+)
+
 // parse: extracting columns from a string by a pattern.
 
 // ParsePart is one element of a parse pattern: a literal string to find,
@@ -83,4 +88,103 @@ func (p *parser) parseOp(t token, name string) (Operator, error) {
 			return op, nil
 		}
 	}
+}
+
+// parseRegex builds the regular expression of a parse pattern and the
+// parts that are columns, in order.
+func parseRegex(op *ParseOp) (string, []ParsePart, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	if op.Kind == "regex" && op.Flags != "" {
+		b.WriteString("(?" + strings.ReplaceAll(op.Flags, "U", "") + ")")
+	}
+	var cols []ParsePart
+	for i, part := range op.Parts {
+		last := i == len(op.Parts)-1
+		switch {
+		case part.Star:
+			if last {
+				b.WriteString("(?s:.*)")
+			} else {
+				b.WriteString("(?s:.*?)")
+			}
+		case part.Column == "":
+			if op.Kind == "regex" {
+				b.WriteString("(?:" + part.Literal + ")")
+			} else {
+				b.WriteString(regexp.QuoteMeta(part.Literal))
+			}
+		default:
+			cols = append(cols, part)
+			switch part.Type {
+			case TypeInt, TypeLong:
+				b.WriteString(`(-?\d+)`)
+			case TypeReal:
+				b.WriteString(`(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)`)
+			case TypeBool:
+				b.WriteString(`((?i:true|false))`)
+			default:
+				if last {
+					b.WriteString("((?s:.*))")
+				} else {
+					b.WriteString("((?s:.*?))")
+				}
+			}
+		}
+	}
+	return b.String(), cols, nil
+}
+
+func (c *compiler) parse(op *ParseOp) (stage, error) {
+	if op.Kind != "simple" && op.Kind != "regex" && op.Kind != "relaxed" {
+		return nil, semanticErr(op.At, "parse: unknown kind '%s'", op.Kind)
+	}
+	src, err := c.expr(op.Expr)
+	if err != nil {
+		return nil, err
+	}
+	if src.typ() != TypeString {
+		src = convertExpr(c, src, TypeString)
+	}
+	pattern, cols, err := parseRegex(op)
+	if err != nil {
+		return nil, err
+	}
+	re, err := compileRegex(pattern)
+	if err != nil {
+		return nil, semanticErr(op.At, "parse: invalid pattern: %v", err)
+	}
+	st := &projectStage{extend: true}
+	out := append([]column(nil), c.scope...)
+	for k, col := range cols {
+		t := col.Type
+		fn := func(a []scalar) scalar {
+			m := re.FindStringSubmatch(a[0].s)
+			if m == nil {
+				return convertScalar(nullScalar, TypeString, t)
+			}
+			return convertScalar(scalar{s: m[k+1]}, TypeString, t)
+		}
+		slot := -1
+		for i := range out {
+			if out[i].name == col.Column {
+				slot = i
+			}
+		}
+		if slot < 0 {
+			slot = len(out)
+			out = append(out, column{col.Column, t})
+		} else {
+			out[slot].t = t
+		}
+		st.exprs = append(st.exprs, &rowFunc{t: t, args: []cexpr{src}, fn: fn})
+		st.target = append(st.target, slot)
+	}
+	st.out = out
+	st.refs = c.refSlots()
+	if !op.Where {
+		return st, nil
+	}
+	pred := newRowFunc(TypeBool, func(a []scalar) scalar { return scalar{b: re.MatchString(a[0].s)} }, src)
+	return &seqStage{stages: []stage{&whereStage{pred: pred, refs: st.refs}, st}}, nil
 }

@@ -15,6 +15,13 @@ type Plan struct {
 	scan   ScanRequest
 	// inputSlots[i] is the slot of scan.Columns[i] in input.
 	inputSlots []int
+	// gen, when not nil, produces the input rows instead of a scan of
+	// table: datatable, print, range, union, a let-bound sub-plan
+	// (pipeline.go).
+	gen tabSource
+	// pre are the plans whose rows expressions read (toscalar, in
+	// (subquery)); Run runs them first.
+	pre []*Plan
 }
 
 // Scan returns the request the plan makes of the Source: the table, the
@@ -85,8 +92,9 @@ type sortStage struct {
 // aggSpec is one compiled aggregate.
 type aggSpec struct {
 	kind string
-	arg  cexpr // nil for count()
-	t    Type  // result type
+	arg  cexpr    // nil for count()
+	t    Type     // result type
+	more *aggMore // the aggregates of aggs_more.go
 }
 
 // summarizeStage groups and aggregates.

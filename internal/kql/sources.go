@@ -1,6 +1,11 @@
 package kql
 
-import "strings"
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+)
 
 // Tabular sources other than a table: datatable, print, range, union,
 // materialize, a call of a let function, a parenthesised subquery and
@@ -381,4 +386,194 @@ func (p *parser) skipGroup(open, close string) error {
 		}
 	}
 	return nil
+}
+
+// datatable compiles a datatable into a constant table.
+func (env *letEnv) datatable(d *DatatableSource) (*Plan, error) {
+	nc := len(d.Columns)
+	if nc == 0 {
+		return nil, semanticErr(d.At, "datatable: no columns")
+	}
+	if len(d.Values)%nc != 0 {
+		return nil, semanticErr(d.At, "datatable: %d values do not fill rows of %d columns", len(d.Values), nc)
+	}
+	schema := make([]column, nc)
+	seen := map[string]bool{}
+	for i, cd := range d.Columns {
+		if seen[cd.Name] {
+			return nil, semanticErr(d.At, "datatable: column '%s' is declared twice", cd.Name)
+		}
+		seen[cd.Name] = true
+		schema[i] = column{cd.Name, cd.Type}
+	}
+	t := newTable(schema)
+	c := env.compiler(nil)
+	for k, v := range d.Values {
+		ce, err := c.expr(v)
+		if err != nil {
+			return nil, err
+		}
+		kc, ok := ce.(*constNode)
+		if !ok {
+			return nil, semanticErr(v.Pos(), "datatable: values must be constants")
+		}
+		col := schema[k%nc]
+		s, ok := convertConst(kc, col.t)
+		if !ok {
+			return nil, semanticErr(v.Pos(), "datatable: column '%s' is of type %s, not %s", col.name, col.t, kc.t)
+		}
+		appendScalar(t.cols[k%nc], k/nc, s)
+	}
+	t.n = len(d.Values) / nc
+	return genPlan("datatable", &tableSource{t: t}, schema), nil
+}
+
+// oneRow is the source of print: one row without columns.
+type oneRow struct{}
+
+func (oneRow) run(env *runEnv, a *arena, next operator) error {
+	_, err := next.push(a, &chunk{n: 1})
+	return err
+}
+
+// print compiles print as a projection of one empty row. Unnamed
+// expressions are named print_0, print_1, ... as in Kusto.
+func (env *letEnv) print(ps *PrintSource) (*Plan, error) {
+	cols := make([]NamedExpr, len(ps.Columns))
+	n := 0
+	for i, ne := range ps.Columns {
+		cols[i] = ne
+		if ne.Name == "" {
+			if _, ok := ne.Expr.(*Ident); !ok {
+				cols[i].Name = "print_" + strconv.Itoa(n)
+				n++
+			}
+		}
+	}
+	c := env.compiler(nil)
+	st, err := c.project(cols, false)
+	if err != nil {
+		return nil, err
+	}
+	p := genPlan("print", oneRow{}, nil)
+	p.stages = []stage{st}
+	p.output = st.output(nil)
+	return p, nil
+}
+
+// rangeSource generates from, from+step, ... up to to inclusive.
+type rangeSource struct {
+	t              Type
+	from, to, step scalar
+}
+
+// rangeBatch is the number of rows range pushes at a time.
+const rangeBatch = 4096
+
+func (s *rangeSource) run(env *runEnv, a *arena, next operator) error {
+	isReal := s.t == TypeReal
+	i := int64(0)
+	for {
+		if err := env.ctx.Err(); err != nil {
+			return err
+		}
+		a.reset()
+		v := a.vec(s.t, rangeBatch)
+		n := 0
+		for n < rangeBatch {
+			if isReal {
+				x := s.from.f + float64(i)*s.step.f
+				if (s.step.f > 0 && x > s.to.f) || (s.step.f < 0 && x < s.to.f) {
+					break
+				}
+				v.Real[n] = x
+			} else {
+				x := s.from.i + i*s.step.i
+				if (s.step.i > 0 && (x > s.to.i || x < s.from.i)) || (s.step.i < 0 && (x < s.to.i || x > s.from.i)) {
+					break
+				}
+				v.Int[n] = x
+			}
+			n++
+			i++
+		}
+		if n == 0 {
+			return nil
+		}
+		more, err := next.push(a, &chunk{n: n, cols: []*Vector{v}})
+		if err != nil || !more || n < rangeBatch {
+			return err
+		}
+	}
+}
+
+func (env *letEnv) rangePlan(r *RangeSource) (*Plan, error) {
+	c := env.compiler(nil)
+	var ks [3]*constNode
+	for i, e := range []Expr{r.From, r.To, r.StepVal} {
+		ce, err := c.expr(e)
+		if err != nil {
+			return nil, err
+		}
+		k, ok := ce.(*constNode)
+		if !ok || k.v.null {
+			return nil, semanticErr(e.Pos(), "range: the bounds and the step must be non-null constants")
+		}
+		ks[i] = k
+	}
+	from, to, step := ks[0], ks[1], ks[2]
+	src := &rangeSource{}
+	switch {
+	case from.t.isNumeric() && to.t.isNumeric() && step.t.isNumeric():
+		src.t = TypeLong
+		if from.t == TypeReal || to.t == TypeReal || step.t == TypeReal {
+			src.t = TypeReal
+		}
+	case from.t == TypeDatetime && to.t == TypeDatetime && step.t == TypeTimespan:
+		src.t = TypeDatetime
+	case from.t == TypeTimespan && to.t == TypeTimespan && step.t == TypeTimespan:
+		src.t = TypeTimespan
+	default:
+		return nil, semanticErr(r.At, "range: cannot range from %s to %s by %s", from.t, to.t, step.t)
+	}
+	conv := func(k *constNode) scalar {
+		s, _ := convertConst(k, src.t)
+		return s
+	}
+	src.from, src.to, src.step = conv(from), conv(to), conv(step)
+	if (src.t == TypeReal && (src.step.f == 0 || math.IsNaN(src.step.f))) || (src.t != TypeReal && src.step.i == 0) {
+		return nil, semanticErr(r.StepVal.Pos(), "range: the step must not be zero")
+	}
+	return genPlan("range", src, []column{{r.Name, src.t}}), nil
+}
+
+// union compiles a union of legs; with input, the input pipeline is the
+// first leg (T | union U).
+func (env *letEnv) union(u *UnionSource, input *Plan) (*Plan, error) {
+	var legs []*Plan
+	var names []string
+	if input != nil {
+		legs = append(legs, input)
+		names = append(names, input.table.Name)
+	}
+	for i, leg := range u.Legs {
+		p, err := env.plan(leg)
+		if err != nil {
+			var ke *Error
+			if u.Fuzzy && errors.As(err, &ke) && strings.HasPrefix(ke.Message, "Failed to resolve table") {
+				continue
+			}
+			return nil, err
+		}
+		legs = append(legs, p)
+		name := "union_arg" + strconv.Itoa(i)
+		if leg.Input == nil && len(leg.Operators) == 0 {
+			name = leg.Source.Name
+		}
+		names = append(names, name)
+	}
+	if len(legs) == 0 {
+		return nil, semanticErr(u.At, "union: no table of the union exists")
+	}
+	return unionPlan(legs, names, u.WithSource, u.Inner), nil
 }
