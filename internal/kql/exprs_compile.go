@@ -112,6 +112,14 @@ func (c *compiler) binaryMore(e *BinaryExpr, lp, rp *cexpr) (cexpr, bool, error)
 		}
 		*str = convertExpr(c, *str, (*num).typ())
 	}
+	if (op == "==" || op == "!=") && (lt == TypeBool && rt == TypeString || lt == TypeString && rt == TypeBool) {
+		// IsBillable == "true": the text converts to bool.
+		str := lp
+		if rt == TypeString {
+			str = rp
+		}
+		*str = convertExpr(c, *str, TypeBool)
+	}
 	return nil, false, nil
 }
 
