@@ -149,7 +149,7 @@ func (p *parser) callArg() (Expr, error) {
 		}
 	}
 	if t.kind == tokIdent && p.peekAt(1).kind == tokPunct && p.peekAt(1).text == "|" ||
-		t.kind == tokIdent && tabularKeywords[t.text] && t.text != "view" && t.text != "print" ||
+		t.kind == tokIdent && tabularKeywords[t.text] && t.text != "view" ||
 		t.kind == tokPunct && t.text == "(" && p.peekAt(1).kind == tokIdent && p.peekAt(2).kind == tokPunct && p.peekAt(2).text == "|" {
 		q, err := p.tabular()
 		if err != nil {

@@ -34,6 +34,13 @@ func (c *compiler) callMore(e *CallExpr) (cexpr, bool, error) {
 			return x, true, err
 		}
 	}
+	if e.Name == "typeof" && len(e.Args) == 1 {
+		if id, ok := e.Args[0].(*Ident); ok {
+			if t, ok := ParseType(id.Name); ok {
+				return constOf(TypeString, scalar{s: t.String()}), true, nil
+			}
+		}
+	}
 	if e.Name == "toscalar" {
 		x, err := c.toscalar(e)
 		return x, true, err
@@ -145,7 +152,7 @@ var nullScalar = scalar{null: true}
 // setScalar stores s at row i of v, a scratch vector of n rows. A null
 // string is the empty string; other nulls set the null bit.
 func setScalar(a *arena, v *Vector, n, i int, s scalar) {
-	if s.null {
+	if s.null || v.Type == TypeDynamic && s.s == "" {
 		switch v.Type.storage() {
 		case storeStr:
 			v.Str[i] = ""

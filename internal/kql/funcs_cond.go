@@ -195,7 +195,17 @@ func unify(c *compiler, e *CallExpr, vals []cexpr) ([]cexpr, Type, error) {
 		}
 	}
 	if t == TypeInvalid {
+		// Only nulls: the widest of their types.
 		t = vals[0].typ()
+		for _, v := range vals[1:] {
+			if vt := v.typ(); vt.isNumeric() && t.isNumeric() && vt != t {
+				if t == TypeReal || vt == TypeReal {
+					t = TypeReal
+				} else {
+					t = TypeLong
+				}
+			}
+		}
 	}
 	out := make([]cexpr, len(vals))
 	for i, v := range vals {

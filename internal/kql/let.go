@@ -674,7 +674,11 @@ func (c *compiler) callLet(e *CallExpr, bnd *binding) (cexpr, error) {
 	if bnd.fn == nil {
 		return nil, semanticErr(e.At, "'%s' is not a function", e.Name)
 	}
-	if bnd.fn.Expr == nil {
+	body := bnd.fn.Expr
+	if q := bnd.fn.Query; body == nil && q != nil && q.Input == nil && len(q.Operators) == 0 && len(q.Lets) == 0 {
+		body = &Ident{At: q.Source.At, Name: q.Source.Name} // { a }: a name, scalar here
+	}
+	if body == nil {
 		return nil, semanticErr(e.At, "function '%s' returns a table; use it as a table, or toscalar()", e.Name)
 	}
 	fenv, err := c.env.bindArgs(e.At, e.Name, bnd, e.Args, c)
@@ -689,5 +693,5 @@ func (c *compiler) callLet(e *CallExpr, bnd *binding) (cexpr, error) {
 	saved := c.env
 	c.env = fenv
 	defer func() { c.env = saved }()
-	return c.expr(bnd.fn.Expr)
+	return c.expr(body)
 }

@@ -94,7 +94,9 @@ func (p *parser) parseOp(t token, name string) (Operator, error) {
 // parts that are columns, in order.
 func parseRegex(op *ParseOp) (string, []ParsePart, error) {
 	var b strings.Builder
-	b.WriteString("^")
+	if op.Kind != "regex" {
+		b.WriteString("^")
+	}
 	if op.Kind == "regex" && op.Flags != "" {
 		b.WriteString("(?" + strings.ReplaceAll(op.Flags, "U", "") + ")")
 	}

@@ -467,6 +467,10 @@ type rangeSource struct {
 	from, to, step scalar
 }
 
+// maxRangeRows bounds the rows of a range, until per-query budgets bound
+// every operator.
+const maxRangeRows = 1e8
+
 // rangeBatch is the number of rows range pushes at a time.
 const rangeBatch = 4096
 
@@ -543,6 +547,15 @@ func (env *letEnv) rangePlan(r *RangeSource) (*Plan, error) {
 	src.from, src.to, src.step = conv(from), conv(to), conv(step)
 	if (src.t == TypeReal && (src.step.f == 0 || math.IsNaN(src.step.f))) || (src.t != TypeReal && src.step.i == 0) {
 		return nil, semanticErr(r.StepVal.Pos(), "range: the step must not be zero")
+	}
+	var rows float64
+	if src.t == TypeReal {
+		rows = (src.to.f - src.from.f) / src.step.f
+	} else {
+		rows = (float64(src.to.i) - float64(src.from.i)) / float64(src.step.i)
+	}
+	if rows > maxRangeRows {
+		return nil, semanticErr(r.At, "range: more than %d rows", int64(maxRangeRows))
 	}
 	return genPlan("range", src, []column{{r.Name, src.t}}), nil
 }
