@@ -400,7 +400,10 @@ func (p *parser) postfix() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
+	for n := 0; ; n++ {
+		if n > maxDepth {
+			return nil, syntaxErr(p.peek().pos, "expression nested too deeply")
+		}
 		switch {
 		case p.isPunct(".") && p.peekAt(1).kind == tokIdent:
 			t := p.advance()

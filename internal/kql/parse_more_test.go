@@ -75,6 +75,7 @@ func TestParseMoreErrors(t *testing.T) {
 		{"print d = dynamic(" + strings.Repeat("[", 300) + strings.Repeat("]", 300) + ")", 1, 0, "nested too deeply"},
 		{strings.Repeat("(", 300) + "T" + strings.Repeat(")", 300), 1, 0, "nested too deeply"},
 		{"T | where a has_any 'x'", 1, 20, "expected '('"},
+		{"print d = dynamic(1)" + strings.Repeat(".a", 1000), 1, 0, "nested too deeply"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.query)
