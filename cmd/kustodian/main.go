@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -130,6 +131,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return err
 }
 
+// defaultMemoryLimit keeps the server's heap well under the 1 GiB its
+// admission limits are sized for.
+const defaultMemoryLimit = 768 << 20
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -162,10 +167,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&ql.MaxPerPrincipal, "query-per-principal", query.DefaultMaxPerPrincipal, "queries one principal may have running or waiting (more: 429)")
 	fs.IntVar(&ql.MaxQueued, "query-queue", query.DefaultMaxQueued, "queries that may wait for a slot (more: 503)")
 	fs.DurationVar(&ql.QueueTimeout, "query-queue-timeout", query.DefaultQueueTimeout, "how long a query waits for a slot before a 503")
+	memoryLimit := fs.Int64("memory-limit", defaultMemoryLimit, "soft limit of the process's memory in bytes (the Go runtime's, as GOMEMLIMIT sets it): the collector works harder as the heap nears it; 0 leaves the runtime's setting")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *memoryLimit < 0 {
+		return fmt.Errorf("--memory-limit %d must not be negative", *memoryLimit)
+	}
+	if *memoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(*memoryLimit)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {

@@ -231,6 +231,8 @@ type ifAgg struct {
 	gids  []int32
 }
 
+func (s *ifAgg) bytes() int64 { return 4*int64(cap(s.gids)) + s.inner.bytes() }
+
 func (s *ifAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
 	if len(sel) == 0 {
 		s.inner.update(a, c, sel, gids, groups)
@@ -255,6 +257,17 @@ type anyAgg struct {
 	spec aggSpec
 	vals []scalar
 	seen []bool
+}
+
+func (s *anyAgg) bytes() int64 { return scalarsBytes(s.vals) + int64(cap(s.seen)) }
+
+// scalarsBytes estimates the memory of held scalars, strings included.
+func scalarsBytes(vs []scalar) int64 {
+	n := 56 * int64(cap(vs))
+	for i := range vs {
+		n += int64(len(vs[i].s))
+	}
+	return n
 }
 
 func (s *anyAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
@@ -291,6 +304,22 @@ type collectAgg struct {
 	vals [][]any
 	sets []map[string]bool
 	bags []*dynBag
+	held int64 // estimated bytes of the values collected
+}
+
+// dynBytes estimates the memory a collected dynamic value holds.
+func dynBytes(d any) int64 {
+	switch x := d.(type) {
+	case string:
+		return 48 + int64(len(x))
+	case []any, *dynBag:
+		return 48 + int64(len(dynText(x)))
+	}
+	return 48
+}
+
+func (s *collectAgg) bytes() int64 {
+	return 56*int64(cap(s.vals)) + s.held
 }
 
 func (s *collectAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
@@ -321,6 +350,7 @@ func (s *collectAgg) update(a *arena, c *chunk, sel []int32, gids []int32, group
 					break
 				}
 				s.bags[g].set(key, b.vals[j])
+				s.held += 16 + int64(len(key)) + dynBytes(b.vals[j])
 			}
 		case "set":
 			if len(s.vals[g]) >= s.spec.more.limit {
@@ -335,9 +365,11 @@ func (s *collectAgg) update(a *arena, c *chunk, sel []int32, gids []int32, group
 			}
 			s.sets[g][key] = true
 			s.vals[g] = append(s.vals[g], d)
+			s.held += 2*int64(len(key)) + 64
 		default:
 			if len(s.vals[g]) < s.spec.more.limit {
 				s.vals[g] = append(s.vals[g], d)
+				s.held += dynBytes(d)
 			}
 		}
 	}
@@ -368,7 +400,10 @@ func (s *collectAgg) result(groups int) *Vector {
 type percentileAgg struct {
 	spec aggSpec
 	vals [][]float64
+	n    int64 // values held
 }
+
+func (s *percentileAgg) bytes() int64 { return 24*int64(cap(s.vals)) + 8*s.n }
 
 func (s *percentileAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
 	s.vals = grow(s.vals, groups)
@@ -387,6 +422,7 @@ func (s *percentileAgg) update(a *arena, c *chunk, sel []int32, gids []int32, gr
 			f = float64(v.Int[i])
 		}
 		s.vals[gids[k]] = append(s.vals[gids[k]], f)
+		s.n++
 	}
 }
 
@@ -417,6 +453,8 @@ type momentAgg struct {
 	n          []float64
 	sum, sumSq []float64
 }
+
+func (s *momentAgg) bytes() int64 { return 8 * int64(cap(s.n)+cap(s.sum)+cap(s.sumSq)) }
 
 func (s *momentAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
 	s.n, s.sum, s.sumSq = grow(s.n, groups), grow(s.sum, groups), grow(s.sumSq, groups)
@@ -483,6 +521,10 @@ type argAgg struct {
 	keys []scalar
 	vals []scalar
 	seen []bool
+}
+
+func (s *argAgg) bytes() int64 {
+	return scalarsBytes(s.keys) + scalarsBytes(s.vals) + int64(cap(s.seen))
 }
 
 func (s *argAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
@@ -792,4 +834,17 @@ func rewriteCalls(e Expr, f func(*CallExpr) Expr) Expr {
 		return &n
 	}
 	return e
+}
+
+// uniqueName appends a numeric suffix to name when taken has it.
+func uniqueName(name string, taken map[string]bool) string {
+	if !taken[name] {
+		return name
+	}
+	for i := 1; ; i++ {
+		n := name + strconv.Itoa(i)
+		if !taken[n] {
+			return n
+		}
+	}
 }

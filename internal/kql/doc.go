@@ -14,7 +14,7 @@
 //	Parse(text)                     -> *Query (syntax tree), or *Error{Kind: SyntaxError}
 //	Compile(ctx, q, catalog, opts)  -> *Plan, or *Error{Kind: SemanticError}
 //	plan.Scan()                     -> ScanRequest: columns, [TimeMin, TimeMax), Limit
-//	plan.Run(ctx, source)           -> *Result with JSON-ready values
+//	plan.Run(ctx, source)           -> *Result with JSON-ready values, or *LimitError
 //
 // # Supported language
 //
@@ -87,12 +87,13 @@
 //
 // Literals: 'string' and "string" with backslash escapes, @'verbatim',
 // long (decimal or 0x hex), real, true/false, datetime(...) (RFC 3339 and
-// the common Kusto forms, UTC when no zone is given), timespan literals
-// (1d, 2h, 30m, 10s, 100ms, 1.5h, 1tick) and timespan(...) including
-// timespan(d.hh:mm:ss), guid(...), typed nulls such as long(null), and
-// dynamic([...]), dynamic({...}), dynamic(null). Property and element
-// access: x.name, x["name"], x[i] (negative from the end), on dynamic
-// values. Comments start with // and run to the end of the line.
+// the common Kusto forms, UTC when no zone is given, digits below a tick
+// dropped), timespan literals (1d, 2h, 30m, 10s, 100ms, 10microsecond,
+// 1.5h, 1tick) and timespan(...) including timespan([-][d.]hh:mm[:ss[.f]]),
+// guid(...), typed nulls such as long(null), and dynamic([...]),
+// dynamic({...}), dynamic(null). Property and element access: x.name,
+// x["name"], x[i] (negative from the end), on dynamic values. Comments
+// start with // and run to the end of the line.
 //
 // Null semantics follow Kusto: x == null is false, x != null is true,
 // ordering comparisons with null are null, and a null predicate counts as
@@ -112,12 +113,28 @@
 //
 // Types are the Query API's: bool, datetime, dynamic, guid, int, long,
 // real, string, timespan. Columns travel as Vectors: int64 for int, long,
-// datetime (Unix nanoseconds, UTC) and timespan (nanoseconds), float64 for
-// real, string for string, guid and dynamic, bool, plus a null bitmap.
-// A dynamic value travels as its canonical JSON text (null as the null
-// bit or the empty text); the expressions that operate on it decode it
-// into a value model (null, bool, long, real, string, array, property bag
-// with keys in insertion order: dynamic.go) and encode their result.
+// datetime and timespan, float64 for real, string for string, guid and
+// dynamic, bool, plus a null bitmap. A dynamic value travels as its
+// canonical JSON text (null as the null bit or the empty text); the
+// expressions that operate on it decode it into a value model (null, bool,
+// long, real, string, array, property bag with keys in insertion order:
+// dynamic.go) and encode their result.
+//
+// Datetime and timespan are Kusto's. A tick is 100 ns. A datetime is held
+// as ticks since the Unix epoch (UTC) and lies between
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.9999999Z (MinDatetimeTicks,
+// MaxDatetimeTicks); a timespan is any int64 of ticks, about ±29,227
+// years. TicksFromTime and TimeFromTicks convert at the boundary with
+// time.Time. A datetime or timespan literal outside its range is a
+// SyntaxError. Arithmetic whose result falls outside the range, or
+// overflows int64, is null: datetime ± timespan, datetime - datetime,
+// timespan ± timespan, timespan * or / a number (a real factor rounds to
+// the tick), unary minus, bin(), and sum() (avg() of timespans is exact).
+// bin() and floor() count datetimes from 0001-01-01, Kusto's origin of
+// ticks, so bin(t, 7d) weeks start on Mondays. Results format datetimes as
+// "2024-01-01T00:00:00.5Z" (at most seven fractional digits, trimmed) and
+// timespans as [-][d.]hh:mm:ss[.fffffff]. Long and int arithmetic wraps,
+// as in Kusto.
 //
 // # Execution
 //
@@ -146,6 +163,51 @@
 // other plans through the run's environment, which the arena carries and
 // which caches materialized results for the run; Plan.Scans lists every
 // scan a plan makes.
+//
+// # Limits
+//
+// A query may be hostile: a megabyte of text, deep nesting, a sort of the
+// whole table. Every run observes the Limits of its Options, checked as it
+// goes, not after:
+//
+//   - Memory (Limits.MaxMemoryBytes, default 64 MiB): the bytes the run
+//     holds in sort and top buffers, summarize groups, keys and aggregate
+//     states (dcount sets included), scratch vectors of computed columns
+//     and predicates, and the result being built are charged as they are
+//     allocated. Past the limit the run stops with a *LimitError of kind
+//     LimitMemory (Kusto's E_LOW_MEMORY_CONDITION, "Query execution has
+//     exceeded the allowed limits (80DA0001)") naming the operator; scratch
+//     memory stops growing at once, as the arena then recycles what it
+//     handed out since the failure.
+//   - Result rows and bytes (MaxResultRows, default 500,000, and
+//     MaxResultBytes, default 64 MiB of JSON-estimated data, Azure's): the
+//     result stops growing at the limit and Run returns the rows up to it
+//     with Result.Truncated set (Kusto's E_QUERY_RESULT_SET_TOO_LARGE),
+//     for the Query API to answer them with a partial error, as Azure
+//     does.
+//   - Time: through the context of Compile and Run, checked per batch and
+//     every 1024 steps of long loops (terms of a predicate, columns of an
+//     extend, rows of a result, expressions compiled). A passed deadline is
+//     a *LimitError of kind LimitTime wrapping context.DeadlineExceeded; a
+//     cancelled context returns context.Canceled.
+//
+// Nothing outlives a run: scratch memory belongs to the run's arena and
+// there is no process-wide pool.
+//
+// Compiling takes time and memory roughly linear in the query's length.
+// Chains of and, or and of arithmetic at one precedence, which the parser
+// nests to the left as deep as they are long, are compiled without
+// recursion; and and or chains become one node with a term per operand,
+// evaluated with scratch memory independent of their length, and
+// x == k1 or x == k2 or ... on one column becomes a set lookup. Expressions
+// whose columns nothing reads (extend c = ... | count) are not evaluated,
+// and a projection of many columns evaluates a few rows at a time. Beyond
+// that, a query is rejected with a clear error: nesting deeper than 200
+// (parentheses, calls, signs; SyntaxError), more than 1,000 operators
+// (SyntaxError), a compiled expression deeper than 1,000 levels (a chain of
+// arithmetic on columns nests one level per operator; SemanticError), and
+// operators whose output schemas add up to more than 2^20 columns
+// (SemanticError).
 //
 // # Growing the language
 //

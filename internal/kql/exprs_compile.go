@@ -12,7 +12,7 @@ import (
 func (c *compiler) exprMore(e Expr) (cexpr, error) {
 	switch e := e.(type) {
 	case *IndexExpr:
-		return c.index(e)
+		return c.indexExpr(e)
 	case *ListOpExpr:
 		return c.listOp(e)
 	case *TabularExpr:

@@ -121,29 +121,35 @@ func newRowFunc(t Type, fn func(args []scalar) scalar, args ...cexpr) *rowFunc {
 	return &rowFunc{t: t, args: args, fn: fn}
 }
 
-// isConstantMore reports whether an expression node defined outside
-// compile.go has only constant operands.
-func isConstantMore(e cexpr) bool {
+// operandsMore appends the operands of the expression nodes defined
+// outside compile.go (operands handles the others).
+func operandsMore(e cexpr, dst []cexpr) []cexpr {
 	switch e := e.(type) {
 	case *dynPath:
-		for _, k := range e.keys {
-			if !isConstant(k) {
-				return false
-			}
-		}
-		return isConstant(e.base)
+		dst = append(dst, e.base)
+		return append(dst, e.keys...)
 	case *rowFunc:
-		if e.impure {
-			return false
-		}
-		for _, a := range e.args {
-			if !isConstant(a) {
-				return false
-			}
-		}
-		return true
+		return append(dst, e.args...)
+	case *inSubquery:
+		return append(dst, e.x)
+	case *hasListNode:
+		return append(dst, e.x)
 	}
-	return false
+	return dst
+}
+
+// foldable reports whether fold may evaluate e at compile time once its
+// operands are constants: not a function whose value differs from call to
+// call, nor a node that reads the rows of a sub-plan, which exist only
+// when the query runs.
+func foldable(e cexpr) bool {
+	switch e := e.(type) {
+	case *rowFunc:
+		return !e.impure
+	case *inSubquery, *hasListNode, *toscalarNode:
+		return false
+	}
+	return true
 }
 
 // nullScalar is the null value.

@@ -288,8 +288,8 @@ func (e *dynPath) eval(a *arena, c *chunk, sel []int32) *Vector {
 	return out
 }
 
-// index compiles x.name, x["name"] and x[i].
-func (c *compiler) index(e *IndexExpr) (cexpr, error) {
+// indexExpr compiles x.name, x["name"] and x[i].
+func (c *compiler) indexExpr(e *IndexExpr) (cexpr, error) {
 	base, err := c.expr(e.X)
 	if err != nil {
 		return nil, err

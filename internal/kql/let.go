@@ -431,9 +431,9 @@ func (e *letEnv) bindLets(lets []*LetStmt) *letEnv {
 	return e
 }
 
-// queryNow is the value of now() in the compiled query: Unix nanoseconds
-// while datetimes are nanoseconds (types.go).
-func queryNow(t time.Time) int64 { return t.UnixNano() }
+// queryNow is the value of now() in the compiled query, in ticks (a time
+// outside the datetime range saturates; Compile refuses it anyway).
+func queryNow(t time.Time) int64 { return boundTicks(t) }
 
 // Compile resolves the query against the catalog, checks types and builds
 // an executable plan. Errors attributable to the query are *Error of kind
@@ -452,13 +452,35 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	if err != nil {
 		return nil, err
 	}
-	if len(b.pre) > 0 {
-		// The plan may be a let's shared plan; give the query its own.
-		top := *p
-		top.pre = b.pre
-		p = &top
+	// The plan may be a let's shared plan; give the query its own, with
+	// the limits its runs observe (sub-plans run within its budget).
+	top := *p
+	top.pre = b.pre
+	top.limits = opts.Limits.withDefaults()
+	planAll(&top)
+	return &top, nil
+}
+
+// planAll plans p and every plan it runs that is not planned yet.
+func planAll(p *Plan) {
+	seen := map[*Plan]bool{}
+	var walk func(p *Plan)
+	walk = func(p *Plan) {
+		if p == nil || seen[p] {
+			return
+		}
+		seen[p] = true
+		if !p.planned {
+			p.plan()
+		}
+		for _, sub := range p.subPlans() {
+			walk(sub)
+		}
+		for _, sub := range p.pre {
+			walk(sub)
+		}
 	}
-	return p, nil
+	walk(p)
 }
 
 // plan compiles a tabular expression in env.
@@ -537,7 +559,7 @@ func (env *letEnv) pipeline(base *Plan, ops []Operator) (*Plan, error) {
 
 // compiler returns a compiler over the columns of scope.
 func (env *letEnv) compiler(scope []column) *compiler {
-	return &compiler{now: queryNow(env.b.opts.Now), scope: scope, refs: map[int]bool{}, env: env}
+	return &compiler{ctx: env.b.ctx, now: queryNow(env.b.opts.Now), scope: scope, refs: map[int]bool{}, env: env}
 }
 
 // tabular compiles the value of a let name used as a table.

@@ -183,10 +183,13 @@ func (c *compiler) parse(op *ParseOp) (stage, error) {
 		st.target = append(st.target, slot)
 	}
 	st.out = out
-	st.refs = c.refSlots()
+	refs := c.refSlots()
+	for range st.exprs {
+		st.exprRefs = append(st.exprRefs, refs)
+	}
 	if !op.Where {
 		return st, nil
 	}
 	pred := newRowFunc(TypeBool, func(a []scalar) scalar { return scalar{b: re.MatchString(a[0].s)} }, src)
-	return &seqStage{stages: []stage{&whereStage{pred: pred, refs: st.refs}, st}}, nil
+	return &seqStage{stages: []stage{&whereStage{pred: pred, refs: refs}, st}}, nil
 }

@@ -20,6 +20,9 @@ import (
 type runEnv struct {
 	ctx context.Context
 	src Source
+	// b is the run's budget: every arena of the run and every table it
+	// materializes is charged to it.
+	b *budget
 	// cache holds the rows of materialized plans and of sub-plans run for
 	// their values (toscalar, in), by plan.
 	cache map[*Plan]*table
@@ -28,16 +31,28 @@ type runEnv struct {
 	values map[any]any
 }
 
-// Run executes the plan against src and returns the result.
+// Run executes the plan against src and returns the result. It stops with
+// a *LimitError when the run needs more memory than Limits.MaxMemoryBytes
+// or ctx's deadline passes (a cancelled ctx gives ctx.Err()). A result
+// that reaches Limits.MaxResultRows or MaxResultBytes is returned, cut at
+// the limit, with Result.Truncated set. Run holds no memory after it
+// returns but the result.
 func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
-	sink := &resultSink{res: &Result{Columns: p.Columns(), Rows: [][]any{}}, types: p.output}
-	env := &runEnv{ctx: ctx, src: src, cache: map[*Plan]*table{}}
-	for _, pre := range p.pre {
-		if _, err := env.materialized(pre); err != nil {
-			return nil, err
+	b := &budget{ctx: ctx, limits: p.limits}
+	sink := &resultSink{res: &Result{Columns: p.Columns(), Rows: [][]any{}}, types: p.output, b: b}
+	env := &runEnv{ctx: ctx, src: src, b: b, cache: map[*Plan]*table{}}
+	err := func() error {
+		for _, pre := range p.pre {
+			if _, err := env.materialized(pre); err != nil {
+				return err
+			}
 		}
+		return p.runInto(env, sink)
+	}()
+	if err == nil {
+		err = b.err
 	}
-	if err := p.runInto(env, sink); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return sink.res, nil
@@ -51,15 +66,18 @@ type tabSource interface {
 
 // runGen runs a plan whose rows come from p.gen.
 func (p *Plan) runGen(env *runEnv, head operator) error {
-	if err := env.ctx.Err(); err != nil {
+	if err := env.b.check(); err != nil {
 		return err
 	}
-	a := arena{env: env}
-	if err := p.gen.run(env, &a, head); err != nil {
+	a := &arena{b: env.b, env: env}
+	if err := p.gen.run(env, a, head); err != nil {
 		return err
 	}
 	a.reset()
-	return head.finish(&a)
+	if err := head.finish(a); err != nil {
+		return err
+	}
+	return env.b.err
 }
 
 // materialized runs p once per run and returns its rows. The rows are held
@@ -68,7 +86,7 @@ func (env *runEnv) materialized(p *Plan) (*table, error) {
 	if t, ok := env.cache[p]; ok {
 		return t, nil
 	}
-	sink := &tableSink{t: newTable(p.output)}
+	sink := &tableSink{t: newTable(p.output), op: "materialize"}
 	if err := p.runInto(env, sink); err != nil {
 		return nil, err
 	}
@@ -76,9 +94,21 @@ func (env *runEnv) materialized(p *Plan) (*table, error) {
 	return sink.t, nil
 }
 
-// tableSink collects the rows pushed into it.
+// newTable returns an empty table of the given schema.
+func newTable(schema []column) *table {
+	t := &table{cols: make([]*Vector, len(schema))}
+	for i, c := range schema {
+		v := NewVector(c.t, 0)
+		t.cols[i] = &v
+	}
+	return t
+}
+
+// tableSink collects the rows pushed into it, charging their memory to
+// the run's budget (the rows are held until the run ends).
 type tableSink struct {
-	t *table
+	t  *table
+	op string
 }
 
 func (o *tableSink) push(a *arena, c *chunk) (bool, error) {
@@ -89,7 +119,11 @@ func (o *tableSink) push(a *arena, c *chunk) (bool, error) {
 			nv := nullVector(a, dst.Type, c.n)
 			src = &nv
 		}
-		appendValues(dst, src, sel, o.t.n)
+		grew := appendValues(dst, src, sel, o.t.n)
+		o.t.bytes += grew
+		if !a.b.charge(grew, o.op) {
+			return false, a.b.err
+		}
 	}
 	o.t.n += len(sel)
 	return true, nil

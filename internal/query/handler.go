@@ -111,7 +111,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ae *apiError
 		var le *loggedError
-		if errors.As(err, &le) {
+		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+			// The client went away: nobody reads the answer, and it is
+			// not the server's failure.
+			ae = errorf(499, "ClientClosedRequest", "The client closed the request before the query finished.")
+		} else if errors.As(err, &le) {
 			h.o.Log.Error("query failed", "code", le.api.Code, "err", le.err)
 			ae = le.api
 		} else if !errors.As(err, &ae) {
@@ -239,11 +243,23 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 	if err != nil {
 		return nil, kqlError(err)
 	}
-	plan, err := kql.Compile(ctx, parsed, data, kql.Options{Now: now, TimeMin: tmin, TimeMax: tmax})
+	lim := h.o.Limits
+	plan, err := kql.Compile(ctx, parsed, data, kql.Options{Now: now, TimeMin: tmin, TimeMax: tmax, Limits: kql.Limits{
+		MaxMemoryBytes: lim.MaxMemoryBytes, MaxResultRows: int64(lim.MaxResultRows), MaxResultBytes: lim.MaxResultBytes,
+	}})
 	if err != nil {
 		return nil, timeoutError(ctx, timeout, dataError(err))
 	}
 	res, err := plan.Run(ctx, data)
+	var limitErr *kql.LimitError
+	if errors.As(err, &limitErr) && limitErr.Kind == kql.LimitMemory {
+		// Kusto reports a query that ran out of memory as a partial
+		// failure: no rows, and the reason.
+		res, err = &kql.Result{Columns: plan.Columns()}, nil
+		limitErr = &kql.LimitError{Kind: kql.LimitMemory, Limit: limitErr.Limit, Op: limitErr.Op}
+	} else {
+		limitErr = nil
+	}
 	if err != nil {
 		return nil, timeoutError(ctx, timeout, dataError(err))
 	}
@@ -251,7 +267,15 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 	if rows == nil {
 		rows = [][]any{}
 	}
-	rows, partial := capRows(rows, h.o.Limits.MaxResultRows, h.o.Limits.MaxResultBytes)
+	// The engine stops at the limits as it builds the result; the cut here
+	// is exact in bytes of JSON and covers whatever it estimated.
+	rows, partial := capRows(rows, lim.MaxResultRows, lim.MaxResultBytes)
+	switch {
+	case limitErr != nil:
+		partial = newPartialError(lowMemory, limitErr.Error())
+	case partial == nil && res.Truncated != nil:
+		partial = tooLarge(res.Truncated.Kind == kql.LimitResultRows, res.Truncated.Limit)
+	}
 	handed = true
 	return &response{Tables: []table{{Name: "PrimaryResult", Columns: res.Columns, Rows: rows}}, Error: partial, release: release}, nil
 }

@@ -46,8 +46,8 @@ const (
 	DefaultMaxTimeout      = 10 * time.Minute
 	DefaultMaxResultRows   = 500_000
 	DefaultMaxResultBytes  = 64_000_000
-	DefaultMaxMemoryBytes  = 128 << 20
-	DefaultMaxConcurrent   = 4
+	DefaultMaxMemoryBytes  = 160 << 20
+	DefaultMaxConcurrent   = 3
 	DefaultMaxPerPrincipal = 5
 	DefaultMaxQueued       = 64
 	DefaultQueueTimeout    = 30 * time.Second
@@ -225,17 +225,32 @@ type engineInner struct {
 	SeverityName string `json:"severityName"`
 }
 
-// resultTooLarge is Kusto's error code of E_QUERY_RESULT_SET_TOO_LARGE.
-const resultTooLarge = "-2133196797"
+// Inner error codes of partial errors: Kusto's numeric code of
+// E_QUERY_RESULT_SET_TOO_LARGE, and the name of E_LOW_MEMORY_CONDITION.
+const (
+	resultTooLarge = "-2133196797"
+	lowMemory      = "E_LOW_MEMORY_CONDITION"
+)
 
-func newPartialError(inner string) *partialError {
+func newPartialError(code, inner string) *partialError {
 	return &partialError{
 		Code: "PartialError", Message: "There were some errors when processing your query.",
 		Details: []partialDetail{{
 			Code: "EngineError", Message: "Something went wrong processing your query on the server.",
-			Inner: engineInner{Code: resultTooLarge, Message: inner, Severity: 2, SeverityName: "Error"},
+			Inner: engineInner{Code: code, Message: inner, Severity: 2, SeverityName: "Error"},
 		}},
 	}
+}
+
+// tooLarge is the partial error of a result cut at its record count
+// limit (rows) or its data size limit.
+func tooLarge(rows bool, limit int64) *partialError {
+	what := "data size"
+	if rows {
+		what = "record count"
+	}
+	return newPartialError(resultTooLarge, fmt.Sprintf(
+		"Query result set has exceeded the internal %s limit %d (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)", what, limit))
 }
 
 // capRows cuts rows to at most maxRows rows and maxBytes bytes of JSON,
@@ -245,16 +260,14 @@ func capRows(rows [][]any, maxRows int, maxBytes int64) ([][]any, *partialError)
 	var scratch []byte
 	for i, row := range rows {
 		if i == maxRows {
-			return rows[:i], newPartialError(fmt.Sprintf(
-				"Query result set has exceeded the internal record count limit %d (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)", maxRows))
+			return rows[:i], tooLarge(true, int64(maxRows))
 		}
 		// Values, their commas and the row's separator, and brackets.
 		for _, v := range row {
 			size += valueSize(v, &scratch)
 		}
 		if size += int64(len(row)) + 2; size > maxBytes {
-			return rows[:i], newPartialError(fmt.Sprintf(
-				"Query result set has exceeded the internal data size limit %d (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)", maxBytes))
+			return rows[:i], tooLarge(false, maxBytes)
 		}
 	}
 	return rows, nil

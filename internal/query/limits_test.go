@@ -203,3 +203,28 @@ func TestQueryLimits(t *testing.T) {
 		t.Fatalf("after cancellation: %d running, %d waiting", run, wait)
 	}
 }
+
+// TestQueryMemoryLimit: a query that needs more memory than its limit
+// answers 200 with no rows, its columns, and Azure's PartialError naming
+// E_LOW_MEMORY_CONDITION.
+func TestQueryMemoryLimit(t *testing.T) {
+	h := handler(memData{n: 5000})
+	h.o.Limits.MaxMemoryBytes = 4 << 10
+	status, body := do(t, h, http.MethodPost, "/v1/workspaces/"+wsID+"/query", "good", `{"query":"App_CL | sort by Level_s asc"}`)
+	if status != http.StatusOK {
+		t.Fatalf("%d %v", status, body)
+	}
+	tables := body["tables"].([]any)
+	tb := tables[0].(map[string]any)
+	if rows := tb["rows"].([]any); len(rows) != 0 {
+		t.Fatalf("%d rows, want none", len(rows))
+	}
+	if cols := tb["columns"].([]any); len(cols) != 2 {
+		t.Fatalf("columns %v", cols)
+	}
+	e := body["error"].(map[string]any)
+	inner := e["details"].([]any)[0].(map[string]any)["innererror"].(map[string]any)
+	if e["code"] != "PartialError" || inner["code"] != "E_LOW_MEMORY_CONDITION" || !strings.Contains(inner["message"].(string), "80DA0001") {
+		t.Fatalf("error %v", e)
+	}
+}

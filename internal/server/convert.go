@@ -56,7 +56,8 @@ func kqlType(t store.ColumnType) kql.Type {
 	}
 }
 
-// toRows converts an ingested batch to the store's rows.
+// toRows converts an ingested batch to the store's rows. Datetimes are
+// ticks on both sides (package datetime) and pass through unchanged.
 func toRows(b *ingest.Batch) store.Rows {
 	cols := make([]store.Column, 0, len(b.Columns))
 	for _, c := range b.Columns {
@@ -80,7 +81,8 @@ func toRows(b *ingest.Batch) store.Rows {
 }
 
 // toBatch converts a stored block to the query engine's batch, adding the
-// standard constant columns asked for.
+// standard constant columns asked for. Datetime and timespan values are
+// ticks in the store and in kql.Vector alike and pass through unchanged.
 func toBatch(blk *store.Block, workspace, table string, want map[string]bool) *kql.Batch {
 	out := &kql.Batch{Len: blk.Rows, Columns: make(map[string]kql.Vector, len(blk.Columns)+3)}
 	for i := range blk.Columns {
