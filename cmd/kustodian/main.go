@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/kustodian/kustodian/internal/devtls"
 	"github.com/kustodian/kustodian/internal/ingest"
 	"github.com/kustodian/kustodian/internal/meta"
+	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/resources"
 	"github.com/kustodian/kustodian/internal/server"
 )
@@ -130,6 +132,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return err
 }
 
+// defaultMemoryLimit keeps the server's heap well under the 1 GiB its
+// admission limits are sized for.
+const defaultMemoryLimit = 768 << 20
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -163,6 +169,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.BodyReadGrace, "body-read-grace", server.DefaultBodyReadGrace, "waiting for a request body allowed beyond what --body-min-rate gives")
 	fs.BoolVar(&cfg.CollectorReplayProtection, "collector-replay-protection", false, "refuse an exact replay (same workspace and signature) of a Data Collector post within the x-ms-date window, which Azure accepts")
 	fs.IntVar(&cfg.CollectorReplayEntries, "collector-replay-entries", ingest.DefaultReplayEntries, "signatures --collector-replay-protection remembers at most; at the cap the oldest is forgotten and older dates are refused")
+	ql := &cfg.QueryLimits
+	fs.DurationVar(&ql.Timeout, "query-timeout", query.DefaultTimeout, "a query's server timeout unless the request asks for another with 'Prefer: wait=N'")
+	fs.DurationVar(&ql.MaxTimeout, "query-max-timeout", query.DefaultMaxTimeout, "the longest server timeout a query may ask for")
+	fs.IntVar(&ql.MaxResultRows, "query-max-rows", query.DefaultMaxResultRows, "rows a query result carries at most; longer results are cut and flagged as partial")
+	fs.Int64Var(&ql.MaxResultBytes, "query-max-result-bytes", query.DefaultMaxResultBytes, "bytes of result data a query returns at most; larger results are cut and flagged as partial")
+	fs.Int64Var(&ql.MaxMemoryBytes, "query-max-memory", query.DefaultMaxMemoryBytes, "bytes of memory one query may hold (sorts, groups, the result); more fails the query")
+	fs.IntVar(&ql.MaxConcurrent, "query-concurrency", query.DefaultMaxConcurrent, "queries running at once on the server")
+	fs.IntVar(&ql.MaxPerPrincipal, "query-per-principal", query.DefaultMaxPerPrincipal, "queries one principal may have running or waiting (more: 429)")
+	fs.IntVar(&ql.MaxQueued, "query-queue", query.DefaultMaxQueued, "queries that may wait for a slot (more: 503)")
+	fs.DurationVar(&ql.QueueTimeout, "query-queue-timeout", query.DefaultQueueTimeout, "how long a query waits for a slot before a 503")
+	memoryLimit := fs.Int64("memory-limit", defaultMemoryLimit, "soft limit of the process's memory in bytes (the Go runtime's, as GOMEMLIMIT sets it): the collector works harder as the heap nears it; 0 leaves the runtime's setting")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -175,6 +192,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if cfg.AdmissionWait == 0 {
 		cfg.AdmissionWait = -1
+	}
+	if *memoryLimit < 0 {
+		return fmt.Errorf("--memory-limit %d must not be negative", *memoryLimit)
+	}
+	if *memoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(*memoryLimit)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {

@@ -85,6 +85,22 @@ func TestServeContract(t *testing.T) {
 		t.Errorf("bootstrap.json mode = %v, %v; want 0600", st.Mode().Perm(), err)
 	}
 	c := httpsClient(t, b.CACertFile)
+	// Readiness follows bootstrap.json (the log store opens after it is
+	// written): wait for it, as a load balancer would.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		resp, err := c.Get(b.Endpoint + "readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("GET /readyz = %d", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, p := range []string{"healthz", "readyz", "metrics"} {
 		resp, err := c.Get(b.Endpoint + p)
 		if err != nil {

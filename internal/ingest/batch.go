@@ -1,9 +1,6 @@
 package ingest
 
-import (
-	"fmt"
-	"time"
-)
+import "fmt"
 
 // Column types, as the Query API names them.
 const (
@@ -38,14 +35,15 @@ type Column struct {
 	Strings []string  // string, guid
 	Reals   []float64 // real
 	Bools   []bool    // bool
-	Times   []int64   // datetime, Unix nanoseconds
+	Times   []int64   // datetime, ticks (package datetime)
 	Valid   []bool
 }
 
 // Batch is a set of rows for one table of one workspace, columnar. The
-// standard columns TimeGenerated (Unix nanoseconds), and the constant
-// TenantId (the workspace id), Type (the table) and SourceSystem
-// ("RestAPI") are implied.
+// standard columns TimeGenerated (ticks, see package datetime; already
+// resolved by ResolveTimeGenerated), and the constant TenantId (the
+// workspace id), Type (the table) and SourceSystem ("RestAPI") are
+// implied.
 type Batch struct {
 	CustomerID    string
 	Table         string
@@ -88,12 +86,12 @@ type value struct {
 	s    string
 	f    float64
 	b    bool
-	t    int64
+	t    int64 // ticks
 }
 
-// addRow appends a row: its TimeGenerated and values (at most one per
-// column). Columns the row lacks get a null.
-func (b *Batch) addRow(tg time.Time, vals []value) error {
+// addRow appends a row: its TimeGenerated (ticks) and values (at most one
+// per column). Columns the row lacks get a null.
+func (b *Batch) addRow(tg int64, vals []value) error {
 	seen := make(map[string]bool, len(vals))
 	for _, v := range vals {
 		if seen[v.name] {
@@ -101,7 +99,7 @@ func (b *Batch) addRow(tg time.Time, vals []value) error {
 		}
 		seen[v.name] = true
 	}
-	b.TimeGenerated = append(b.TimeGenerated, tg.UnixNano())
+	b.TimeGenerated = append(b.TimeGenerated, tg)
 	for _, v := range vals {
 		c := b.column(v.name, v.typ)
 		switch v.typ {

@@ -411,7 +411,7 @@ func (c *collector) parse(customerID, logType, timeField string, body io.Reader,
 			return nil, invalid(err)
 		}
 	}
-	now := c.o.Now()
+	received := receivedTicks(c.o.Now())
 	b := NewBatch(customerID, logType+"_CL")
 	var cost batchCost
 	for i := 0; !array && i == 0 || array && dec.More(); i++ {
@@ -424,7 +424,8 @@ func (c *collector) parse(customerID, logType, timeField string, body io.Reader,
 			return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "Record %d is not a JSON object.", i)
 		}
 		vals := make([]value, 0, len(obj))
-		tg := now
+		var given int64
+		hasGiven := false
 		for name, raw := range obj {
 			if raw == nil {
 				continue
@@ -438,11 +439,11 @@ func (c *collector) parse(customerID, logType, timeField string, body io.Reader,
 				return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "Record %d: %v", i, err)
 			}
 			if timeField != "" && name == timeField && val.typ == TypeDatetime {
-				tg = time.Unix(0, val.t).UTC()
+				given, hasGiven = val.t, true
 			}
 			vals = append(vals, val)
 		}
-		if err := b.addRow(tg, vals); err != nil {
+		if err := b.addRow(ResolveTimeGenerated(given, hasGiven, received), vals); err != nil {
 			return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "Record %d: %v.", i, err)
 		}
 		if len(b.Columns) > MaxColumns {
@@ -518,8 +519,9 @@ func validFieldName(s string) bool {
 }
 
 // typed types a field value as Azure does: numbers are real, booleans
-// bool, strings datetime (ISO 8601), guid or string; nested values are
-// stored as their JSON text.
+// bool, strings datetime (ISO 8601 within Kusto's range, see
+// ParseDatetime), guid or string; nested values are stored as their JSON
+// text.
 func typed(name string, raw any) (value, error) {
 	var v value
 	switch x := raw.(type) {
@@ -539,8 +541,8 @@ func typed(name string, raw any) (value, error) {
 		case isGUID(x):
 			v = value{typ: TypeGUID, s: strings.ToLower(x)}
 		default:
-			if t, ok := parseISOTime(x); ok {
-				v = value{typ: TypeDatetime, t: t.UnixNano()}
+			if t, ok := ParseDatetime(x); ok {
+				v = value{typ: TypeDatetime, t: t}
 			} else {
 				v = value{typ: TypeString, s: x}
 			}
@@ -557,18 +559,6 @@ func typed(name string, raw any) (value, error) {
 	}
 	v.name = name + suffix(v.typ)
 	return v, nil
-}
-
-func parseISOTime(s string) (time.Time, bool) {
-	if len(s) < 10 || s[4] != '-' {
-		return time.Time{}, false
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
 }
 
 func isGUID(s string) bool {

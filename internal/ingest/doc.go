@@ -34,5 +34,34 @@
 // replay (same workspace and signature) within the window, with bounded
 // memory; see ReplayGuard for what it costs senders.
 //
+// # Datetimes and TimeGenerated
+//
+// A datetime is Kusto's: int64 ticks (100 ns) since the Unix epoch, UTC,
+// from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.9999999Z (package
+// datetime); Batch.TimeGenerated and datetime columns carry ticks. A string
+// field is a datetime (_t) when ParseDatetime reads it as ISO 8601 and the
+// instant, in UTC, lies in that range; anything else, also a well-formed
+// time outside it, stays a string (_s), as Azure types every value that is
+// not a date: nothing wraps around and nothing is rejected for its date.
+//
+// TimeGenerated follows Azure's documented rule, implemented once in
+// ResolveTimeGenerated for every front door (the Data Collector API's
+// time-generated-field now; the Logs Ingestion API and Application
+// Insights later): the record's own time is kept when it lies from two days
+// before the time the record was received to one day after it, and is
+// replaced by the received time otherwise (and when no time is given). The
+// sources: the Data Collector API reference ("time-generated-field ... The
+// Time Generated value cannot be older than 2 days before received time or
+// more than a day in the future. In such case, the time that the message is
+// ingested will be used."), "Standard columns in Azure Monitor Logs"
+// (TimeGenerated: "cannot be older than 2 days before received time or more
+// than a day in the future ... it would be replaced with the actual received
+// time"), and "Log data ingestion time in Azure Monitor" (the same rule for
+// every record; without a source value TimeGenerated is _TimeReceived). The
+// named field itself keeps its value in its own _t column, so a sender that
+// stamps year 9999 still finds that value there. Because an accepted row is
+// never more than two days old when it arrives, retention (seven days at
+// least) cannot delete it as soon as it is stored.
+//
 // The package never logs field values, shared keys or signatures.
 package ingest

@@ -1,9 +1,12 @@
 package kql
 
 // Query is a parsed KQL query: a tabular source followed by a pipeline of
-// operators.
+// operators, after the let statements that name values for it. A
+// parenthesised subquery is also a Query (without lets).
 type Query struct {
+	Lets      []*LetStmt // let statements, in order (let.go)
 	Source    *TableRef
+	Input     Tabular // when not nil, the source is this instead of a table (sources.go)
 	Operators []Operator
 }
 
@@ -132,8 +135,9 @@ type Ident struct {
 }
 
 // Literal is a constant. Value is nil for a typed null such as long(null),
-// else an int64 (int, long, datetime as Unix nanoseconds, timespan as
-// nanoseconds), float64, string (string, guid) or bool.
+// else an int64 (int, long, datetime as ticks since the Unix epoch,
+// timespan as ticks; a tick is 100 ns), float64, string (string, guid) or
+// bool.
 type Literal struct {
 	At    Position
 	Type  Type
@@ -188,8 +192,25 @@ func (e *Ident) Pos() Position { return e.At }
 // Pos returns the position of the Literal.
 func (e *Literal) Pos() Position { return e.At }
 
-// Pos returns the position of the BinaryExpr.
-func (e *BinaryExpr) Pos() Position { return e.Left.Pos() }
+// Pos returns the position of the BinaryExpr: that of its leftmost
+// operand.
+func (e *BinaryExpr) Pos() Position {
+	// Chains such as a or b or c nest to the left, as deep as they are
+	// long; walk them without recursion.
+	var x Expr = e
+	for {
+		switch y := x.(type) {
+		case *BinaryExpr:
+			x = y.Left
+		case *InExpr:
+			x = y.X
+		case *BetweenExpr:
+			x = y.X
+		default:
+			return x.Pos()
+		}
+	}
+}
 
 // Pos returns the position of the UnaryExpr.
 func (e *UnaryExpr) Pos() Position { return e.At }

@@ -19,7 +19,25 @@ type Options struct {
 	// interval [TimeMin, TimeMax) on TimeGenerated; zero means unbounded.
 	// Tables without a datetime TimeGenerated column ignore them.
 	TimeMin, TimeMax time.Time
+	// Limits bound each run of the plan; the zero value means the
+	// defaults (see Limits).
+	Limits Limits
 }
+
+// Limits on the size of a compiled query, beyond the parser's on nesting
+// (maxDepth) and on the number of operators (maxOperators). They keep the
+// cost of compiling and of each batch roughly linear in the query's
+// length, and the executor's recursion shallow.
+const (
+	// maxExprDepth bounds the depth of a compiled expression, whose
+	// evaluation recurses. Chains of and, or and of arithmetic at one
+	// precedence are flattened by the compiler, but a chain of arithmetic
+	// on columns nests one level per operator.
+	maxExprDepth = 1000
+	// maxSchemaCells bounds the columns of all the schemas the operators
+	// produce, summed: each costs memory in the plan and on every batch.
+	maxSchemaCells = 1 << 20
+)
 
 // timeColumn is the column the request timespan and time pushdown apply to.
 const timeColumn = "TimeGenerated"
@@ -32,16 +50,27 @@ type column struct {
 
 // compiler performs semantic analysis of one query.
 type compiler struct {
-	now   int64
-	scope []column
-	refs  map[int]bool // slots of scope referenced by the current operator
+	ctx     context.Context
+	now     int64
+	scope   []column
+	index   map[string]int // slot by name in scope, built on demand
+	indexed []column       // the scope index was built for
+	refs    map[int]bool   // slots of scope referenced by the current expression(s)
+	work    int            // expressions compiled, for polling ctx
+	cells   int            // columns of the schemas produced so far
+	folds   arena          // scratch for constant folding
+	env     *letEnv        // let bindings and sub-plans (let.go)
 }
 
-// Compile resolves the query against the catalog, checks types and builds
-// an executable plan. Errors attributable to the query are *Error of kind
-// SemanticError; catalog failures other than ErrTableNotFound are returned
-// wrapped.
-func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, error) {
+// compileTable compiles a query whose source is the table q.Source names
+// (Compile, in let.go, handles the other sources and the let statements).
+// Errors attributable to the query are *Error of kind SemanticError;
+// catalog failures other than ErrTableNotFound are returned wrapped. It
+// takes time and memory roughly linear in the query's length; a query too
+// large or deep for that is a SemanticError (see the package
+// documentation). A ctx that expires stops it with a LimitTime
+// *LimitError; a cancelled one, with ctx.Err().
+func compileTable(ctx context.Context, q *Query, cat Catalog, opts Options, env *letEnv) (*Plan, error) {
 	if q == nil || q.Source == nil {
 		return nil, errors.New("kql: Compile of an empty query")
 	}
@@ -56,51 +85,128 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	if now.IsZero() {
 		now = time.Now()
 	}
-	c := &compiler{now: now.UnixNano()}
+	nowTicks, ok := TicksFromTime(now)
+	if !ok {
+		return nil, fmt.Errorf("kql: Options.Now %v is outside the datetime range", opts.Now)
+	}
+	c := &compiler{ctx: ctx, now: nowTicks}
 	for _, col := range schema.Columns {
 		c.scope = append(c.scope, column{col.Name, col.Type})
 	}
-	p := &Plan{table: schema, input: c.scope}
+	c.env = env
+	p := &Plan{table: schema, input: c.scope, limits: opts.Limits.withDefaults()}
 
-	// The request timespan is an implicit first where clause.
+	// The request timespan is an implicit first where clause. Bounds
+	// outside the datetime range saturate, which keeps their meaning.
 	if tg := c.lookup(timeColumn); tg >= 0 && c.scope[tg].t == TypeDatetime && (!opts.TimeMin.IsZero() || !opts.TimeMax.IsZero()) {
 		ref := &colRef{slot: tg, t: TypeDatetime, name: timeColumn}
-		var pred cexpr
+		var terms []cexpr
 		if !opts.TimeMin.IsZero() {
-			pred = &cmpNode{op: opGe, l: ref, r: &constNode{t: TypeDatetime, v: scalar{i: opts.TimeMin.UnixNano()}}}
+			terms = append(terms, &cmpNode{op: opGe, l: ref, r: &constNode{t: TypeDatetime, v: scalar{i: boundTicks(opts.TimeMin)}}})
 		}
 		if !opts.TimeMax.IsZero() {
-			hi := &cmpNode{op: opLt, l: ref, r: &constNode{t: TypeDatetime, v: scalar{i: opts.TimeMax.UnixNano()}}}
-			if pred == nil {
-				pred = hi
-			} else {
-				pred = &andNode{pred, hi}
-			}
+			terms = append(terms, &cmpNode{op: opLt, l: ref, r: &constNode{t: TypeDatetime, v: scalar{i: boundTicks(opts.TimeMax)}}})
+		}
+		pred := terms[0]
+		if len(terms) > 1 {
+			pred = &andNode{terms}
 		}
 		p.stages = append(p.stages, &whereStage{pred: pred, refs: []int{tg}})
 	}
 
 	for _, op := range q.Operators {
+		if err := ctx.Err(); err != nil {
+			return nil, contextErr(err)
+		}
 		c.refs = map[int]bool{}
 		st, err := c.operator(op)
 		if err != nil {
 			return nil, err
 		}
 		p.stages = append(p.stages, st)
-		c.scope = st.output(c.scope)
+		out := st.output(c.scope)
+		if !sameColumns(out, c.scope) {
+			c.index = nil
+			c.cells += len(out)
+			if c.cells > maxSchemaCells {
+				return nil, semanticErr(op.Pos(), "the query is too large: its operators produce more than %d columns in all", maxSchemaCells)
+			}
+		}
+		c.scope = out
 	}
 	p.output = c.scope
 	p.plan()
 	return p, nil
 }
 
+// sameColumns reports whether x and y are the same slice.
+func sameColumns(x, y []column) bool {
+	return len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+}
+
 func (c *compiler) lookup(name string) int {
-	for i, col := range c.scope {
-		if col.name == name {
-			return i
+	// The index belongs to one scope: operators (and the let, join and
+	// union compilers) replace c.scope as they go.
+	if c.index == nil || len(c.indexed) != len(c.scope) || (len(c.scope) > 0 && &c.indexed[0] != &c.scope[0]) {
+		c.indexed = c.scope
+		c.index = make(map[string]int, len(c.scope))
+		for i := len(c.scope) - 1; i >= 0; i-- {
+			c.index[c.scope[i].name] = i
 		}
 	}
+	if i, ok := c.index[name]; ok {
+		return i
+	}
 	return -1
+}
+
+// poll counts a unit of compilation work and checks ctx now and then.
+func (c *compiler) poll() error {
+	c.work++
+	if c.work%pollEvery == 0 {
+		if err := c.ctx.Err(); err != nil {
+			return contextErr(err)
+		}
+	}
+	return nil
+}
+
+// top compiles an expression that an operator evaluates: an expression
+// tree whose depth the executor's recursion can afford.
+func (c *compiler) top(e Expr) (cexpr, error) {
+	ce, err := c.expr(e)
+	if err != nil {
+		return nil, err
+	}
+	if exprDepth(ce, maxExprDepth) > maxExprDepth {
+		return nil, semanticErr(e.Pos(), "the expression is too deeply nested: more than %d levels of operators and calls", maxExprDepth)
+	}
+	return ce, nil
+}
+
+// exprDepth returns the depth of e, or limit+1 if it is deeper than limit.
+// It walks the tree without recursion, as the tree may be deep.
+func exprDepth(e cexpr, limit int) int {
+	type item struct {
+		e cexpr
+		d int
+	}
+	stack := []item{{e, 1}}
+	depth := 0
+	var kids []cexpr
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		depth = max(depth, it.d)
+		if depth > limit {
+			return limit + 1
+		}
+		kids = operands(it.e, kids[:0])
+		for _, k := range kids {
+			stack = append(stack, item{k, it.d + 1})
+		}
+	}
+	return depth
 }
 
 func (c *compiler) refSlots() []int {
@@ -114,7 +220,7 @@ func (c *compiler) refSlots() []int {
 func (c *compiler) operator(op Operator) (stage, error) {
 	switch op := op.(type) {
 	case *WhereOp:
-		e, err := c.expr(op.Predicate)
+		e, err := c.top(op.Predicate)
 		if err != nil {
 			return nil, err
 		}
@@ -153,12 +259,12 @@ func (c *compiler) operator(op Operator) (stage, error) {
 	case *SummarizeOp:
 		return c.summarize(op)
 	}
-	return nil, semanticErr(op.Pos(), "unsupported operator %T", op)
+	return c.operatorMore(op) // operators_compile.go
 }
 
 // count evaluates the constant row count of take or top.
 func (c *compiler) count(e Expr, opName string) (int64, error) {
-	ce, err := c.expr(e)
+	ce, err := c.top(e)
 	if err != nil {
 		return 0, err
 	}
@@ -172,7 +278,7 @@ func (c *compiler) count(e Expr, opName string) (int64, error) {
 func (c *compiler) sortKeys(keys []SortKey) ([]sortKey, error) {
 	var out []sortKey
 	for _, k := range keys {
-		e, err := c.expr(k.Expr)
+		e, err := c.top(k.Expr)
 		if err != nil {
 			return nil, err
 		}
@@ -200,14 +306,25 @@ func autoName(e Expr, n *int) string {
 	return "Column" + strconv.Itoa(*n)
 }
 
-// uniqueName appends a numeric suffix to an automatic name already taken.
-func uniqueName(name string, taken map[string]bool) string {
-	if !taken[name] {
+// names is the set of output column names of an operator.
+type names struct {
+	taken map[string]bool
+	next  map[string]int // the next suffix to try for an automatic name
+}
+
+func newNames() *names { return &names{taken: map[string]bool{}, next: map[string]int{}} }
+
+// unique appends a numeric suffix to an automatic name already taken.
+// Suffixes are tried from where the last search for the name stopped, so
+// that many columns of one name cost linear time.
+func (s *names) unique(name string) string {
+	if !s.taken[name] {
 		return name
 	}
-	for i := 1; ; i++ {
+	for i := max(s.next[name], 1); ; i++ {
 		n := name + strconv.Itoa(i)
-		if !taken[n] {
+		if !s.taken[n] {
+			s.next[name] = i + 1
 			return n
 		}
 	}
@@ -215,39 +332,42 @@ func uniqueName(name string, taken map[string]bool) string {
 
 func (c *compiler) project(cols []NamedExpr, extend bool) (stage, error) {
 	st := &projectStage{extend: extend}
-	taken := map[string]bool{}
+	taken := newNames()
 	var out []column
+	var slots map[string]int // extend: output slot by name
 	if extend {
 		out = append(out, c.scope...)
 		st.target = make([]int, len(cols))
+		slots = make(map[string]int, len(out)+len(cols))
+		for i, col := range out {
+			slots[col.name] = i
+		}
 	}
 	auto := 0
 	for k, col := range cols {
-		e, err := c.expr(col.Expr)
+		c.refs = map[int]bool{}
+		e, err := c.top(col.Expr)
 		if err != nil {
 			return nil, err
 		}
+		st.exprRefs = append(st.exprRefs, c.refSlots())
 		name := col.Name
 		if name == "" {
 			name = autoName(col.Expr, &auto)
 			if !extend {
-				name = uniqueName(name, taken)
+				name = taken.unique(name)
 			}
-		} else if !extend && taken[name] {
+		} else if !extend && taken.taken[name] {
 			return nil, semanticErr(col.Expr.Pos(), "project: a column named '%s' is already projected", name)
 		}
-		taken[name] = true
+		taken.taken[name] = true
 		st.exprs = append(st.exprs, e)
 		if extend {
-			slot := -1
-			for i := range out {
-				if out[i].name == name {
-					slot = i
-				}
-			}
-			if slot < 0 {
+			slot, ok := slots[name]
+			if !ok {
 				slot = len(out)
 				out = append(out, column{name, e.typ()})
+				slots[name] = slot
 			} else {
 				out[slot].t = e.typ()
 			}
@@ -257,16 +377,18 @@ func (c *compiler) project(cols []NamedExpr, extend bool) (stage, error) {
 		}
 	}
 	st.out = out
-	st.refs = c.refSlots()
 	return st, nil
 }
 
 func (c *compiler) summarize(op *SummarizeOp) (stage, error) {
+	if needsSummarizeMore(op) {
+		return c.summarizeMore(op) // aggs_more.go: arg_max(x, *), expressions over aggregates
+	}
 	st := &summarizeStage{}
-	taken := map[string]bool{}
+	taken := newNames()
 	auto := 0
 	for _, b := range op.By {
-		e, err := c.expr(b.Expr)
+		e, err := c.top(b.Expr)
 		if err != nil {
 			return nil, err
 		}
@@ -275,11 +397,11 @@ func (c *compiler) summarize(op *SummarizeOp) (stage, error) {
 		}
 		name := b.Name
 		if name == "" {
-			name = uniqueName(autoName(b.Expr, &auto), taken)
-		} else if taken[name] {
+			name = taken.unique(autoName(b.Expr, &auto))
+		} else if taken.taken[name] {
 			return nil, semanticErr(b.Expr.Pos(), "summarize: a column named '%s' already exists", name)
 		}
-		taken[name] = true
+		taken.taken[name] = true
 		st.by = append(st.by, e)
 		st.out = append(st.out, column{name, e.typ()})
 	}
@@ -300,11 +422,11 @@ func (c *compiler) summarize(op *SummarizeOp) (stage, error) {
 					name += id.Name
 				}
 			}
-			name = uniqueName(name, taken)
-		} else if taken[name] {
+			name = taken.unique(name)
+		} else if taken.taken[name] {
 			return nil, semanticErr(a.Expr.Pos(), "summarize: a column named '%s' already exists", name)
 		}
-		taken[name] = true
+		taken.taken[name] = true
 		st.aggs = append(st.aggs, spec)
 		st.out = append(st.out, column{name, spec.t})
 	}
@@ -319,6 +441,9 @@ var aggregateNames = map[string]bool{
 func isAggregate(name string) bool { return aggregateNames[name] }
 
 func (c *compiler) aggregate(call *CallExpr) (aggSpec, error) {
+	if spec, ok, err := c.aggregateMore(call); ok {
+		return spec, err // aggs_more.go
+	}
 	want := 1
 	if call.Name == "count" {
 		want = 0
@@ -330,7 +455,7 @@ func (c *compiler) aggregate(call *CallExpr) (aggSpec, error) {
 	if want == 0 {
 		return spec, nil
 	}
-	arg, err := c.expr(call.Args[0])
+	arg, err := c.top(call.Args[0])
 	if err != nil {
 		return aggSpec{}, err
 	}
@@ -377,11 +502,14 @@ func (c *compiler) aggregate(call *CallExpr) (aggSpec, error) {
 
 // expr compiles a scalar expression in the current scope.
 func (c *compiler) expr(e Expr) (cexpr, error) {
+	if err := c.poll(); err != nil {
+		return nil, err
+	}
 	switch e := e.(type) {
 	case *Ident:
 		slot := c.lookup(e.Name)
 		if slot < 0 {
-			return nil, semanticErr(e.At, "Failed to resolve scalar expression named '%s'", e.Name)
+			return c.identMore(e) // let.go: let-bound names
 		}
 		c.refs[slot] = true
 		return &colRef{slot: slot, t: c.scope[slot].t, name: e.Name}, nil
@@ -408,14 +536,34 @@ func (c *compiler) expr(e Expr) (cexpr, error) {
 	case *BetweenExpr:
 		return c.between(e)
 	}
-	return nil, semanticErr(e.Pos(), "unsupported expression %T", e)
+	return c.exprMore(e) // exprs_compile.go
 }
 
 var cmpOps = map[string]cmpOp{
 	"==": opEq, "!=": opNe, "<": opLt, "<=": opLe, ">": opGt, ">=": opGe, "=~": opEqFold, "!~": opNeFold,
 }
 
+// chainClass groups the binary operators that the parser chains to the
+// left at one precedence: or; and; + and -; * / and %. Other operators
+// (comparisons, string operators) do not chain.
+func chainClass(op string) int {
+	switch op {
+	case "or":
+		return 1
+	case "and":
+		return 2
+	case "+", "-":
+		return 3
+	case "*", "/", "%":
+		return 4
+	}
+	return 0
+}
+
 func (c *compiler) binary(e *BinaryExpr) (cexpr, error) {
+	if class := chainClass(e.Op); class != 0 {
+		return c.chain(e, class)
+	}
 	l, err := c.expr(e.Left)
 	if err != nil {
 		return nil, err
@@ -424,19 +572,10 @@ func (c *compiler) binary(e *BinaryExpr) (cexpr, error) {
 	if err != nil {
 		return nil, err
 	}
-	lt, rt := l.typ(), r.typ()
-	switch e.Op {
-	case "and", "or":
-		if lt != TypeBool || rt != TypeBool {
-			return nil, semanticErr(e.At, "operator '%s' expects bool operands, got %s and %s", e.Op, lt, rt)
-		}
-		if e.Op == "and" {
-			return c.fold(&andNode{l, r}), nil
-		}
-		return c.fold(&orNode{l, r}), nil
-	case "+", "-", "*", "/", "%":
-		return c.arith(e, l, r)
+	if x, ok, err := c.binaryMore(e, &l, &r); ok {
+		return x, err // exprs_compile.go: dynamic and mixed-type operands, more operators
 	}
+	lt, rt := l.typ(), r.typ()
 	if op, ok := cmpOps[e.Op]; ok {
 		return c.compare(e.At, op, e.Op, l, r)
 	}
@@ -463,6 +602,146 @@ func (c *compiler) binary(e *BinaryExpr) (cexpr, error) {
 		n.m = newMatcher(k.v.s, n.cs)
 	}
 	return c.fold(n), nil
+}
+
+// chain compiles a left-deep chain of operators of one class, such as
+// a or b or c, walking down its left spine without recursion: a 1 MB
+// chain is a syntax tree as deep as it is long. And and or chains become
+// one node with a term per operand.
+func (c *compiler) chain(e *BinaryExpr, class int) (cexpr, error) {
+	spine := []*BinaryExpr{e}
+	for {
+		l, ok := spine[len(spine)-1].Left.(*BinaryExpr)
+		if !ok || chainClass(l.Op) != class {
+			break
+		}
+		spine = append(spine, l)
+	}
+	acc, err := c.expr(spine[len(spine)-1].Left)
+	if err != nil {
+		return nil, err
+	}
+	var terms []cexpr
+	if class <= 2 {
+		terms = make([]cexpr, 0, len(spine)+1)
+		terms = append(terms, acc)
+	}
+	for i := len(spine) - 1; i >= 0; i-- {
+		b := spine[i]
+		r, err := c.expr(b.Right)
+		if err != nil {
+			return nil, err
+		}
+		if class > 2 {
+			if acc, err = c.arith(b, acc, r); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		lt := TypeBool
+		if i == len(spine)-1 {
+			lt = acc.typ()
+		}
+		if lt != TypeBool || r.typ() != TypeBool {
+			return nil, semanticErr(b.At, "operator '%s' expects bool operands, got %s and %s", b.Op, lt, r.typ())
+		}
+		terms = append(terms, r)
+	}
+	switch class {
+	case 1:
+		return c.or(terms), nil
+	case 2:
+		return c.and(terms), nil
+	}
+	return acc, nil
+}
+
+// and builds the conjunction of bool terms, splicing nested conjunctions.
+func (c *compiler) and(terms []cexpr) cexpr {
+	var flat []cexpr
+	for _, t := range terms {
+		if n, ok := t.(*andNode); ok {
+			flat = append(flat, n.terms...)
+		} else {
+			flat = append(flat, t)
+		}
+	}
+	return c.fold(&andNode{flat})
+}
+
+// minInSet is the number of equalities of one column with constants in a
+// disjunction from which they are tested as one set, as with in.
+const minInSet = 4
+
+// or builds the disjunction of bool terms, splicing nested disjunctions
+// and turning x == k1 or x == k2 or ... into a set lookup.
+func (c *compiler) or(terms []cexpr) cexpr {
+	var flat []cexpr
+	for _, t := range terms {
+		if n, ok := t.(*orNode); ok {
+			flat = append(flat, n.terms...)
+		} else {
+			flat = append(flat, t)
+		}
+	}
+	// Count the equalities per column.
+	counts := map[int]int{}
+	for _, t := range flat {
+		if slot, _, ok := columnEquality(t); ok {
+			counts[slot]++
+		}
+	}
+	sets := map[int]*inNode{}
+	out := flat[:0:0]
+	for _, t := range flat {
+		slot, k, ok := columnEquality(t)
+		if !ok || counts[slot] < minInSet {
+			out = append(out, t)
+			continue
+		}
+		n := sets[slot]
+		if n == nil {
+			col := t.(*cmpNode).l
+			n = &inNode{x: col}
+			switch col.typ().storage() {
+			case storeInt:
+				n.ints = map[int64]struct{}{}
+			case storeReal:
+				n.reals = map[float64]struct{}{}
+			case storeStr:
+				n.strs = map[string]struct{}{}
+			}
+			sets[slot] = n
+			out = append(out, n)
+		}
+		switch {
+		case n.ints != nil:
+			n.ints[k.i] = struct{}{}
+		case n.reals != nil:
+			n.reals[k.f] = struct{}{}
+		default:
+			n.strs[k.s] = struct{}{}
+		}
+	}
+	if len(out) == 1 {
+		return c.fold(out[0])
+	}
+	return c.fold(&orNode{out})
+}
+
+// columnEquality recognizes col == constant (not null) on an int, real or
+// string column, returning the column's slot and the constant.
+func columnEquality(e cexpr) (int, scalar, bool) {
+	n, ok := e.(*cmpNode)
+	if !ok || n.op != opEq {
+		return 0, scalar{}, false
+	}
+	col, ok := n.l.(*colRef)
+	k, isConst := n.r.(*constNode)
+	if !ok || !isConst || k.v.null || col.t.storage() != k.t.storage() || col.t.storage() == storeBool {
+		return 0, scalar{}, false
+	}
+	return col.slot, k.v, true
 }
 
 // compare type-checks a comparison, promoting int to real when needed and
@@ -495,12 +774,13 @@ func (c *compiler) compare(at Position, op cmpOp, spelling string, l, r cexpr) (
 func (c *compiler) arith(e *BinaryExpr, l, r cexpr) (cexpr, error) {
 	lt, rt := l.typ(), r.typ()
 	op := e.Op[0]
-	var t Type
+	n := &arithNode{op: op}
+	isLong := func(t Type) bool { return t == TypeLong || t == TypeInt }
 	switch {
 	case lt.isNumeric() && rt.isNumeric():
 		switch {
 		case lt == TypeReal || rt == TypeReal:
-			t = TypeReal
+			n.t, n.kind = TypeReal, arithReal
 			if lt != TypeReal {
 				l = c.fold(&toReal{l})
 			}
@@ -508,33 +788,46 @@ func (c *compiler) arith(e *BinaryExpr, l, r cexpr) (cexpr, error) {
 				r = c.fold(&toReal{r})
 			}
 		case lt == TypeInt && rt == TypeInt:
-			t = TypeInt
+			n.t, n.kind = TypeInt, arithLong
 		default:
-			t = TypeLong
+			n.t, n.kind = TypeLong, arithLong
+		}
+		// Constants go right, where eval reads them without a vector.
+		if _, lc := l.(*constNode); lc && (op == '+' || op == '*') {
+			l, r = r, l
 		}
 	case lt == TypeDatetime && rt == TypeDatetime && op == '-':
-		t = TypeTimespan
+		n.t, n.kind = TypeTimespan, arithSpan
 	case lt == TypeDatetime && rt == TypeTimespan && (op == '+' || op == '-'):
-		t = TypeDatetime
+		n.t, n.kind = TypeDatetime, arithDatetime
 	case lt == TypeTimespan && rt == TypeDatetime && op == '+':
 		l, r = r, l
-		t = TypeDatetime
+		n.t, n.kind = TypeDatetime, arithDatetime
 	case lt == TypeTimespan && rt == TypeTimespan && (op == '+' || op == '-'):
-		t = TypeTimespan
+		n.t, n.kind = TypeTimespan, arithSpan
 	case lt == TypeTimespan && rt == TypeTimespan && op == '/':
-		t = TypeReal
-	case lt == TypeTimespan && (rt == TypeLong || rt == TypeInt) && (op == '*' || op == '/'):
-		t = TypeTimespan
-	case (lt == TypeLong || lt == TypeInt) && rt == TypeTimespan && op == '*':
+		n.t, n.kind = TypeReal, arithSpanRatio
+	case lt == TypeTimespan && isLong(rt) && (op == '*' || op == '/'):
+		n.t, n.kind = TypeTimespan, arithSpan
+	case isLong(lt) && rt == TypeTimespan && op == '*':
 		l, r = r, l
-		t = TypeTimespan
+		n.t, n.kind = TypeTimespan, arithSpan
+	case lt == TypeTimespan && rt == TypeReal && (op == '*' || op == '/'):
+		n.t, n.kind = TypeTimespan, arithSpanScale
+	case lt == TypeReal && rt == TypeTimespan && op == '*':
+		l, r = r, l
+		n.t, n.kind = TypeTimespan, arithSpanScale
 	default:
 		return nil, semanticErr(e.At, "operator '%s' is not defined for %s and %s", e.Op, lt, rt)
 	}
-	return c.fold(&arithNode{op: op, l: l, r: r, t: t}), nil
+	n.l, n.r = l, r
+	return c.fold(n), nil
 }
 
 func (c *compiler) in(e *InExpr) (cexpr, error) {
+	if x, ok, err := c.inMore(e); ok {
+		return x, err // exprs_compile.go: subqueries, dynamic arrays, mixed types
+	}
 	x, err := c.expr(e.X)
 	if err != nil {
 		return nil, err
@@ -626,7 +919,7 @@ func (c *compiler) between(e *BetweenExpr) (cexpr, error) {
 	}
 	if xt == TypeDatetime && lo.typ() == TypeDatetime && hi.typ() == TypeTimespan {
 		// datetime between (start .. duration)
-		hi = c.fold(&arithNode{op: '+', l: lo, r: hi, t: TypeDatetime})
+		hi = c.fold(&arithNode{op: '+', kind: arithDatetime, l: lo, r: hi, t: TypeDatetime})
 	}
 	var loOp, hiOp cmpOp = opGe, opLe
 	if e.Negated {
@@ -641,9 +934,9 @@ func (c *compiler) between(e *BetweenExpr) (cexpr, error) {
 		return nil, err
 	}
 	if e.Negated {
-		return c.fold(&orNode{lc, hc}), nil
+		return c.fold(&orNode{[]cexpr{lc, hc}}), nil
 	}
-	return c.fold(&andNode{lc, hc}), nil
+	return c.fold(&andNode{[]cexpr{lc, hc}}), nil
 }
 
 func (c *compiler) call(e *CallExpr) (cexpr, error) {
@@ -654,6 +947,9 @@ func (c *compiler) call(e *CallExpr) (cexpr, error) {
 		"ago": {1, 1}, "now": {0, 1}, "bin": {2, 2}, "floor": {2, 2},
 		"isnull": {1, 1}, "isnotnull": {1, 1}, "isempty": {1, 1}, "isnotempty": {1, 1},
 		"not": {1, 1}, "tolower": {1, 1}, "toupper": {1, 1}, "strlen": {1, 1},
+	}
+	if x, ok, err := c.callMore(e); ok {
+		return x, err // funcs.go: let functions and the function registry
 	}
 	ar, ok := arity[e.Name]
 	if !ok {
@@ -679,7 +975,7 @@ func (c *compiler) call(e *CallExpr) (cexpr, error) {
 		if args[0].typ() != TypeTimespan {
 			return nil, argErr(0, "a timespan")
 		}
-		return c.fold(&arithNode{op: '-', l: now, r: args[0], t: TypeDatetime}), nil
+		return c.fold(&arithNode{op: '-', kind: arithDatetime, l: now, r: args[0], t: TypeDatetime}), nil
 	case "now":
 		if len(args) == 0 {
 			return now, nil
@@ -687,7 +983,7 @@ func (c *compiler) call(e *CallExpr) (cexpr, error) {
 		if args[0].typ() != TypeTimespan {
 			return nil, argErr(0, "a timespan")
 		}
-		return c.fold(&arithNode{op: '+', l: now, r: args[0], t: TypeDatetime}), nil
+		return c.fold(&arithNode{op: '+', kind: arithDatetime, l: now, r: args[0], t: TypeDatetime}), nil
 	case "bin", "floor":
 		return c.bin(e, args)
 	case "isnull", "isnotnull", "isempty", "isnotempty":
@@ -732,47 +1028,56 @@ func (c *compiler) bin(e *CallExpr, args []cexpr) (cexpr, error) {
 	return c.fold(&binNode{x: x, size: k.v}), nil
 }
 
-// fold evaluates an expression whose operands are all constants.
+// fold evaluates an expression whose operands are all constants. As the
+// operands were folded first, looking at them suffices.
 func (c *compiler) fold(e cexpr) cexpr {
-	if !isConstant(e) {
+	if !foldable(e) {
 		return e
 	}
-	var a arena
+	var kids [4]cexpr
+	for _, k := range operands(e, kids[:0]) {
+		if _, ok := k.(*constNode); !ok {
+			return e
+		}
+	}
+	switch e.(type) {
+	case *constNode, *colRef:
+		return e
+	}
+	c.folds.reset()
+	clear(c.folds.consts)
 	ch := &chunk{n: 1}
-	v := e.eval(&a, ch, a.all(1))
+	v := e.eval(&c.folds, ch, c.folds.all(1))
 	return &constNode{t: e.typ(), v: scalarAt(v, 0)}
 }
 
-func isConstant(e cexpr) bool {
+// operands appends the operands of e to dst.
+func operands(e cexpr, dst []cexpr) []cexpr {
 	switch e := e.(type) {
-	case *constNode:
-		return true
-	case *colRef:
-		return false
 	case *toReal:
-		return isConstant(e.x)
+		return append(dst, e.x)
 	case *cmpNode:
-		return isConstant(e.l) && isConstant(e.r)
+		return append(dst, e.l, e.r)
 	case *strOpNode:
-		return isConstant(e.l) && isConstant(e.r)
+		return append(dst, e.l, e.r)
 	case *andNode:
-		return isConstant(e.l) && isConstant(e.r)
+		return append(dst, e.terms...)
 	case *orNode:
-		return isConstant(e.l) && isConstant(e.r)
+		return append(dst, e.terms...)
 	case *notNode:
-		return isConstant(e.x)
+		return append(dst, e.x)
 	case *arithNode:
-		return isConstant(e.l) && isConstant(e.r)
+		return append(dst, e.l, e.r)
 	case *negNode:
-		return isConstant(e.x)
+		return append(dst, e.x)
 	case *inNode:
-		return isConstant(e.x)
+		return append(dst, e.x)
 	case *nullTest:
-		return isConstant(e.x)
+		return append(dst, e.x)
 	case *binNode:
-		return isConstant(e.x)
+		return append(dst, e.x)
 	case *strFunc:
-		return isConstant(e.x)
+		return append(dst, e.x)
 	}
-	return false
+	return operandsMore(e, dst) // funcs.go
 }

@@ -13,7 +13,7 @@ func compileQuery(t testing.TB, tbl *memTable, query string, opts Options) (*Pla
 	t.Helper()
 	q, err := Parse(query)
 	if err != nil {
-		t.Fatalf("Parse(%q): %v", query, err)
+		t.Fatalf("Parse(%.200q): %v", query, err)
 	}
 	return Compile(context.Background(), q, tbl, opts)
 }
@@ -28,7 +28,7 @@ func TestSemanticErrors(t *testing.T) {
 		{"Nope | count", 1, 0, "Failed to resolve table expression named 'Nope'"},
 		{"AppLogs_CL | where Nope_s == 'x'", 1, 19, "Failed to resolve scalar expression named 'Nope_s'"},
 		{"AppLogs_CL | where frob(Level_s)", 1, 19, "Unknown function: 'frob'"},
-		{"AppLogs_CL | where Level_s == 1", 1, 27, "Cannot compare values of types string and long"},
+		{"AppLogs_CL | where Level_s < 1", 1, 27, "Cannot compare values of types string and long"},
 		{"AppLogs_CL | where TimeGenerated > 1h", 1, 33, "Cannot compare values of types datetime and timespan"},
 		{"AppLogs_CL | where Duration_d has 'x'", 1, 30, "operator 'has' expects string operands"},
 		{"AppLogs_CL | where Level_s", 1, 19, "predicate must be of type bool"},
@@ -39,13 +39,13 @@ func TestSemanticErrors(t *testing.T) {
 		{"AppLogs_CL | where count() > 1", 1, 19, "aggregate function"},
 		{"AppLogs_CL | summarize Level_s", 1, 23, "expected an aggregate function call"},
 		{"AppLogs_CL | summarize avg(Level_s)", 1, 27, "avg() expects a number or timespan, got string"},
-		{"AppLogs_CL | summarize count(Level_s)", 1, 23, "count() expects 0 argument(s)"},
+		{"AppLogs_CL | summarize count(Level_s, 1)", 1, 23, "count() expects 0 argument(s)"},
 		{"AppLogs_CL | summarize count() by bin(TimeGenerated, 0s)", 1, 53, "bin size must be positive"},
 		{"AppLogs_CL | project a = Level_s, a = Host_s", 1, 38, "already projected"},
 		{"AppLogs_CL | project Level_s | where Host_s == 'x'", 1, 37, "Failed to resolve scalar expression named 'Host_s'"},
 		{"AppLogs_CL | summarize n = count() | where Level_s == 'x'", 1, 43, "named 'Level_s'"},
 		{"AppLogs_CL | where Level_s in ('a', Host_s)", 1, 36, "only lists of constants"},
-		{"AppLogs_CL | where Duration_d in ('a')", 1, 34, "cannot compare real with string"},
+		{"AppLogs_CL | where Duration_d in~ ('a')", 1, 30, "operator 'in~' expects a string operand"},
 		{"AppLogs_CL\n| where Level_s == 'x'\n| where bogus > 1", 3, 8, "named 'bogus'"},
 	}
 	for _, tt := range tests {
@@ -110,7 +110,7 @@ func TestScanPushdown(t *testing.T) {
 		{query: "AppLogs_CL | where Message_s has 'abc123' | take 1", cols: all},
 		{
 			query: "AppLogs_CL | where TimeGenerated > ago(1h) | count",
-			cols:  []string{"TimeGenerated"}, min: now.Add(-time.Hour).Add(time.Nanosecond),
+			cols:  []string{"TimeGenerated"}, min: now.Add(-time.Hour).Add(100 * time.Nanosecond),
 		},
 		{
 			query: "AppLogs_CL | where TimeGenerated >= ago(1h) and TimeGenerated < now() | count",
@@ -118,17 +118,17 @@ func TestScanPushdown(t *testing.T) {
 		},
 		{
 			query: "AppLogs_CL | where TimeGenerated between (datetime(2024-01-01) .. datetime(2024-01-02)) | count",
-			cols:  []string{"TimeGenerated"}, min: d("2024-01-01T00:00:00Z"), max: d("2024-01-02T00:00:00.000000001Z"),
+			cols:  []string{"TimeGenerated"}, min: d("2024-01-01T00:00:00Z"), max: d("2024-01-02T00:00:00.0000001Z"),
 		},
 		{
 			query: "AppLogs_CL | where TimeGenerated between (datetime(2024-01-01) .. 1h) | where datetime(2024-01-01T00:30:00Z) >= TimeGenerated | count",
-			cols:  []string{"TimeGenerated"}, min: d("2024-01-01T00:00:00Z"), max: d("2024-01-01T00:30:00.000000001Z"),
+			cols:  []string{"TimeGenerated"}, min: d("2024-01-01T00:00:00Z"), max: d("2024-01-01T00:30:00.0000001Z"),
 		},
 		{
 			// The request timespan intersects with the where clause.
 			query: "AppLogs_CL | where TimeGenerated > datetime(2024-01-01T06:00:00Z) | summarize count()",
 			opts:  Options{TimeMin: d("2024-01-01T00:00:00Z"), TimeMax: d("2024-01-02T00:00:00Z")},
-			cols:  []string{"TimeGenerated"}, min: d("2024-01-01T06:00:00.000000001Z"), max: d("2024-01-02T00:00:00Z"),
+			cols:  []string{"TimeGenerated"}, min: d("2024-01-01T06:00:00.0000001Z"), max: d("2024-01-02T00:00:00Z"),
 		},
 		{
 			// A disjunction bounds nothing.
@@ -144,6 +144,39 @@ func TestScanPushdown(t *testing.T) {
 			query: "AppLogs_CL | take 5",
 			opts:  Options{TimeMin: d("2024-01-01T00:00:00Z")},
 			cols:  all, min: d("2024-01-01T00:00:00Z"),
+		},
+		// Bounds at the ends of the datetime range, and beyond them.
+		{
+			query: "AppLogs_CL | where TimeGenerated > datetime(9999-12-31T23:59:59.9999999Z) | count",
+			cols:  []string{"TimeGenerated"}, min: d("9999-12-31T23:59:59.9999999Z"),
+		},
+		{
+			query: "AppLogs_CL | where TimeGenerated < datetime(0001-01-01) | count",
+			cols:  []string{"TimeGenerated"}, max: d("0001-01-01T00:00:00.0000001Z"),
+		},
+		{
+			query: "AppLogs_CL | where TimeGenerated >= datetime(0001-01-01) and TimeGenerated <= datetime(9999-12-31T23:59:59.9999999Z) | count",
+			cols:  []string{"TimeGenerated"},
+		},
+		{
+			query: "AppLogs_CL | where TimeGenerated between (datetime(1500-06-01) .. 1d) | count",
+			cols:  []string{"TimeGenerated"}, min: d("1500-06-01T00:00:00Z"), max: d("1500-06-02T00:00:00.0000001Z"),
+		},
+		{
+			query: "AppLogs_CL | count",
+			opts:  Options{TimeMin: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), TimeMax: time.Date(13000, 1, 1, 0, 0, 0, 0, time.UTC)},
+			cols:  []string{"TimeGenerated"}, min: d("9999-12-31T23:59:59.9999999Z"),
+		},
+		{
+			query: "AppLogs_CL | count",
+			opts:  Options{TimeMin: time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC), TimeMax: time.Date(13000, 1, 1, 0, 0, 0, 0, time.UTC)},
+			cols:  []string{"TimeGenerated"},
+		},
+		{
+			// Sub-tick bounds round up: v >= 50ns and v < 50ns mean v >= 1 tick and v < 1 tick.
+			query: "AppLogs_CL | count",
+			opts:  Options{TimeMin: d("2024-01-01T00:00:00.00000005Z"), TimeMax: d("2024-01-02T00:00:00.00000005Z")},
+			cols:  []string{"TimeGenerated"}, min: d("2024-01-01T00:00:00.0000001Z"), max: d("2024-01-02T00:00:00.0000001Z"),
 		},
 	}
 	for _, tt := range tests {
@@ -161,4 +194,26 @@ func TestScanPushdown(t *testing.T) {
 			t.Errorf("%q: Scan() = %+v, want columns %v, time [%v, %v), limit %d", tt.query, s, tt.cols, tt.min, tt.max, tt.limit)
 		}
 	}
+}
+
+func TestCompileRejectsNowOutsideTheRange(t *testing.T) {
+	tbl := newMemTable(genRows(1), 1)
+	_, err := compileQuery(t, tbl, "AppLogs_CL | where TimeGenerated > ago(1d)", Options{Now: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	var e *Error
+	if err == nil || errors.As(err, &e) {
+		t.Fatalf("Compile with Now in year 10000 = %v, want a non-query error", err)
+	}
+}
+
+// TestRequestTimespanBeyondTheRange checks that request bounds past the
+// ends of the datetime range filter exactly.
+func TestRequestTimespanBeyondTheRange(t *testing.T) {
+	rows := genRows(100)
+	tbl := newMemTable(rows, 16)
+	far := Options{TimeMin: time.Date(-50, 1, 1, 0, 0, 0, 0, time.UTC), TimeMax: time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	wantCount(t, runQuery(t, tbl, "AppLogs_CL | count", far), 100)
+	late := Options{TimeMin: time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	wantCount(t, runQuery(t, tbl, "AppLogs_CL | count", late), 0)
+	early := Options{TimeMax: time.Date(-50, 1, 1, 0, 0, 0, 0, time.UTC)}
+	wantCount(t, runQuery(t, tbl, "AppLogs_CL | count", early), 0)
 }

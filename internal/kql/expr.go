@@ -114,41 +114,7 @@ type constNode struct {
 
 func (e *constNode) typ() Type { return e.t }
 
-func (e *constNode) eval(a *arena, c *chunk, sel []int32) *Vector {
-	if v, ok := a.consts[e]; ok && v.Len() >= c.n {
-		return v
-	}
-	v := a.vec(e.t, c.n)
-	if e.v.null {
-		v.Nulls = a.nulls(c.n)
-		for i := range c.n {
-			v.Nulls.Set(i)
-		}
-	}
-	switch e.t.storage() {
-	case storeInt:
-		for i := range v.Int {
-			v.Int[i] = e.v.i
-		}
-	case storeReal:
-		for i := range v.Real {
-			v.Real[i] = e.v.f
-		}
-	case storeStr:
-		for i := range v.Str {
-			v.Str[i] = e.v.s
-		}
-	case storeBool:
-		for i := range v.Bool {
-			v.Bool[i] = e.v.b
-		}
-	}
-	if a.consts == nil {
-		a.consts = make(map[*constNode]*Vector)
-	}
-	a.consts[e] = v
-	return v
-}
+func (e *constNode) eval(a *arena, c *chunk, sel []int32) *Vector { return a.constant(e, c.n) }
 
 // toReal converts an int-stored numeric expression to real.
 type toReal struct{ x cexpr }
@@ -437,9 +403,11 @@ func (e *strOpNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 }
 
 // andNode, orNode and notNode are the logical operators; a null operand
-// counts as false, as in Kusto.
-type andNode struct{ l, r cexpr }
-type orNode struct{ l, r cexpr }
+// counts as false, as in Kusto. And and or take any number of terms, so
+// that a long chain is one node: evaluating it takes no recursion and
+// scratch memory independent of its length.
+type andNode struct{ terms []cexpr }
+type orNode struct{ terms []cexpr }
 type notNode struct{ x cexpr }
 
 func (e *andNode) typ() Type { return TypeBool }
@@ -447,30 +415,75 @@ func (e *orNode) typ() Type  { return TypeBool }
 func (e *notNode) typ() Type { return TypeBool }
 
 func (e *andNode) filter(a *arena, c *chunk, sel []int32) []int32 {
-	return filter(a, e.r, c, filter(a, e.l, c, sel))
+	out := a.sel(len(sel))
+	cur := sel
+	for _, t := range e.terms {
+		if len(cur) == 0 || !a.ok() {
+			break
+		}
+		m := a.mark()
+		next := filter(a, t, c, cur)
+		out = append(out[:0], next...)
+		a.release(m)
+		cur = out
+	}
+	return cur
 }
 
 func (e *orNode) filter(a *arena, c *chunk, sel []int32) []int32 {
-	left := filter(a, e.l, c, sel)
-	if len(left) == len(sel) {
-		return left
+	res := a.sel(len(sel))  // rows matched so far
+	rest := a.sel(len(sel)) // rows not matched yet
+	tmp := a.sel(len(sel))
+	rest = append(rest, sel...)
+	for _, t := range e.terms {
+		if len(rest) == 0 || !a.ok() {
+			break
+		}
+		m := a.mark()
+		got := filter(a, t, c, rest) // ascending, a subset of rest
+		if len(got) > 0 {
+			tmp = mergeSel(tmp[:0], res, got)
+			res, tmp = tmp, res
+			if len(got) == len(rest) {
+				rest = rest[:0]
+			} else {
+				rest = minusInPlace(rest, got)
+			}
+		}
+		a.release(m)
 	}
-	rest := minus(a, sel, left)
-	right := filter(a, e.r, c, rest)
-	// Merge two ascending selections.
-	out := a.sel(len(left) + len(right))
+	return res
+}
+
+// mergeSel appends the union of two disjoint ascending selections to dst.
+func mergeSel(dst, x, y []int32) []int32 {
 	i, j := 0, 0
-	for i < len(left) && j < len(right) {
-		if left[i] < right[j] {
-			out = append(out, left[i])
+	for i < len(x) && j < len(y) {
+		if x[i] < y[j] {
+			dst = append(dst, x[i])
 			i++
 		} else {
-			out = append(out, right[j])
+			dst = append(dst, y[j])
 			j++
 		}
 	}
-	out = append(out, left[i:]...)
-	return append(out, right[j:]...)
+	dst = append(dst, x[i:]...)
+	return append(dst, y[j:]...)
+}
+
+// minusInPlace removes sub from sel (both ascending, sub ⊆ sel, sub not
+// sharing sel's memory) and returns what is left in sel's memory.
+func minusInPlace(sel, sub []int32) []int32 {
+	w, j := 0, 0
+	for _, i := range sel {
+		if j < len(sub) && sub[j] == i {
+			j++
+			continue
+		}
+		sel[w] = i
+		w++
+	}
+	return sel[:w]
 }
 
 func (e *notNode) filter(a *arena, c *chunk, sel []int32) []int32 {
@@ -522,19 +535,85 @@ func (e *andNode) eval(a *arena, c *chunk, sel []int32) *Vector { return boolFro
 func (e *orNode) eval(a *arena, c *chunk, sel []int32) *Vector  { return boolFromFilter(a, e, c, sel) }
 func (e *notNode) eval(a *arena, c *chunk, sel []int32) *Vector { return boolFromFilter(a, e, c, sel) }
 
-// arithNode applies + - * / % to operands of one storage class (int or
-// real); t is the result type.
+// arithKind is the family of an arithmetic operation, fixed at compile
+// time from the operand types.
+type arithKind uint8
+
+const (
+	arithLong      arithKind = iota // int/long op int/long; wraps as Kusto does
+	arithReal                       // real op real
+	arithDatetime                   // datetime ± timespan; null outside the datetime range
+	arithSpan                       // timespan ± timespan, datetime - datetime, timespan * or / long; null on overflow
+	arithSpanRatio                  // timespan / timespan, a real
+	arithSpanScale                  // timespan * or / real, rounded to the tick; null on overflow
+)
+
+// arithNode applies + - * / % ; t is the result type. A constant right
+// operand is read as a scalar, never expanded to a vector.
 type arithNode struct {
 	op   byte
+	kind arithKind
 	l, r cexpr
 	t    Type
 }
 
 func (e *arithNode) typ() Type { return e.t }
 
+// ints applies the operation to two int-stored values; false means null.
+func (e *arithNode) ints(p, q int64) (int64, bool) {
+	switch e.kind {
+	case arithLong:
+		switch e.op {
+		case '+':
+			return p + q, true
+		case '-':
+			return p - q, true
+		case '*':
+			return p * q, true
+		case '/':
+			if q == 0 {
+				return 0, false
+			}
+			return p / q, true
+		default: // %
+			if q == 0 {
+				return 0, false
+			}
+			return p % q, true
+		}
+	case arithDatetime:
+		r, ok := addTicks(p, q)
+		if e.op == '-' {
+			r, ok = subTicks(p, q)
+		}
+		return r, ok && inDatetimeRange(r)
+	default: // arithSpan
+		switch e.op {
+		case '+':
+			return addTicks(p, q)
+		case '-':
+			return subTicks(p, q)
+		case '*':
+			return mulTicks(p, q)
+		default: // '/'
+			if q == 0 || (q == -1 && p == math.MinInt64) {
+				return 0, false
+			}
+			return p / q, true
+		}
+	}
+}
+
 func (e *arithNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 	x := e.l.eval(a, c, sel)
-	y := e.r.eval(a, c, sel)
+	var k scalar // the right operand when it is constant
+	var y *Vector
+	kn, rConst := e.r.(*constNode)
+	if rConst {
+		k = kn.v
+	} else {
+		y = e.r.eval(a, c, sel)
+	}
 	v := a.vec(e.t, c.n)
 	setNull := func(i int32) {
 		if v.Nulls == nil {
@@ -543,13 +622,16 @@ func (e *arithNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 		v.Nulls.Set(int(i))
 	}
 	for _, i := range sel {
-		if x.IsNull(int(i)) || y.IsNull(int(i)) {
+		if x.IsNull(int(i)) || (rConst && k.null) || (!rConst && y.IsNull(int(i))) {
 			setNull(i)
 			continue
 		}
-		switch {
-		case x.Type.storage() == storeReal:
-			p, q := x.Real[i], y.Real[i]
+		switch e.kind {
+		case arithReal:
+			p, q := x.Real[i], k.f
+			if !rConst {
+				q = y.Real[i]
+			}
 			var r float64
 			switch e.op {
 			case '+':
@@ -564,28 +646,38 @@ func (e *arithNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 				r = math.Mod(p, q)
 			}
 			v.Real[i] = r
-		case e.t == TypeReal: // timespan / timespan
-			v.Real[i] = float64(x.Int[i]) / float64(y.Int[i])
-		default:
-			p, q := x.Int[i], y.Int[i]
+		case arithSpanRatio:
+			q := k.i
+			if !rConst {
+				q = y.Int[i]
+			}
+			v.Real[i] = float64(x.Int[i]) / float64(q)
+		case arithSpanScale:
+			f := k.f
+			if !rConst {
+				f = y.Real[i]
+			}
 			var r int64
-			switch e.op {
-			case '+':
-				r = p + q
-			case '-':
-				r = p - q
-			case '*':
-				r = p * q
-			case '/', '%':
-				if q == 0 {
-					setNull(i)
-					continue
-				}
-				if e.op == '/' {
-					r = p / q
-				} else {
-					r = p % q
-				}
+			var ok bool
+			if e.op == '*' {
+				r, ok = scaleTicks(x.Int[i], f)
+			} else {
+				r, ok = ticksFromFloat(float64(x.Int[i]) / f)
+			}
+			if !ok {
+				setNull(i)
+				continue
+			}
+			v.Int[i] = r
+		default:
+			q := k.i
+			if !rConst {
+				q = y.Int[i]
+			}
+			r, ok := e.ints(x.Int[i], q)
+			if !ok {
+				setNull(i)
+				continue
 			}
 			v.Int[i] = r
 		}
@@ -593,7 +685,8 @@ func (e *arithNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 	return v
 }
 
-// negNode negates a number or timespan.
+// negNode negates a number or timespan; the negation of the most negative
+// timespan overflows and is null.
 type negNode struct{ x cexpr }
 
 func (e *negNode) typ() Type { return e.x.typ() }
@@ -602,14 +695,29 @@ func (e *negNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 	x := e.x.eval(a, c, sel)
 	v := a.vec(x.Type, c.n)
 	v.Nulls = x.Nulls
+	copied := false
 	for _, i := range sel {
-		if x.Type.storage() == storeReal {
+		switch {
+		case x.Type.storage() == storeReal:
 			v.Real[i] = -x.Real[i]
-		} else {
+		case x.Type == TypeTimespan && x.Int[i] == math.MinInt64 && !x.IsNull(int(i)):
+			if !copied {
+				v.Nulls = copyNulls(a, x.Nulls, c.n)
+				copied = true
+			}
+			v.Nulls.Set(int(i))
+		default:
 			v.Int[i] = -x.Int[i]
 		}
 	}
 	return v
+}
+
+// copyNulls returns a scratch copy of b (which may be nil) for n rows.
+func copyNulls(a *arena, b Bitmap, n int) Bitmap {
+	out := a.nulls(n)
+	copy(out, b)
+	return out
 }
 
 // inNode tests membership in a constant set.
@@ -686,7 +794,7 @@ func (e *nullTest) typ() Type { return TypeBool }
 func (e *nullTest) filter(a *arena, c *chunk, sel []int32) []int32 {
 	x := e.x.eval(a, c, sel)
 	want := e.kind == testIsNull || e.kind == testIsEmpty
-	isStr := x.Type.storage() == storeStr
+	isStr := x.Type.storage() == storeStr && x.Type != TypeDynamic
 	out := a.sel(len(sel))
 	for _, i := range sel {
 		var empty bool
@@ -694,7 +802,7 @@ func (e *nullTest) filter(a *arena, c *chunk, sel []int32) []int32 {
 			// Strings have no null: isnull("") is false, isempty("") true.
 			empty = x.Str[i] == "" && (e.kind == testIsEmpty || e.kind == testIsNotEmpty)
 		} else {
-			empty = x.IsNull(int(i))
+			empty = x.IsNull(int(i)) || x.Type == TypeDynamic && x.Str[i] == ""
 		}
 		if empty == want {
 			out = append(out, i)
@@ -707,7 +815,9 @@ func (e *nullTest) eval(a *arena, c *chunk, sel []int32) *Vector {
 	return boolFromFilter(a, e, c, sel)
 }
 
-// binNode rounds down to a multiple of a constant positive size.
+// binNode rounds down to a multiple of a constant positive size. Datetimes
+// are binned from 0001-01-01, Kusto's origin of ticks, so that bin(t, 7d)
+// starts weeks on Mondays as Kusto does; a result that overflows is null.
 type binNode struct {
 	x    cexpr
 	size scalar
@@ -725,14 +835,22 @@ func (e *binNode) eval(a *arena, c *chunk, sel []int32) *Vector {
 		}
 		return v
 	}
+	var origin int64
+	if x.Type == TypeDatetime {
+		origin = MinDatetimeTicks
+	}
 	s := e.size.i
+	copied := false
 	for _, i := range sel {
-		n := x.Int[i]
-		q := n / s
-		if n%s != 0 && n < 0 {
-			q--
+		r, ok := binTicks(x.Int[i], s, origin)
+		if !ok && !x.IsNull(int(i)) {
+			if !copied {
+				v.Nulls = copyNulls(a, x.Nulls, c.n)
+				copied = true
+			}
+			v.Nulls.Set(int(i))
 		}
-		v.Int[i] = q * s
+		v.Int[i] = r
 	}
 	return v
 }

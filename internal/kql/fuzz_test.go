@@ -2,6 +2,7 @@ package kql
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -11,9 +12,25 @@ func FuzzParse(f *testing.F) {
 	for _, tt := range parseTests {
 		f.Add(tt.query)
 	}
+	for _, q := range parseMoreQueries {
+		f.Add(q)
+	}
+	f.Add("let T = datatable(a: long, d: dynamic)[1, dynamic([1, 2])]; T | mv-expand d | join kind=leftouter (T | project a) on a")
 	f.Add("AppLogs_CL | where Message_s has 'abc123' | take 1")
 	f.Add("AppLogs_CL | summarize count(), avg(Duration_d) by Level_s, bin(TimeGenerated, 1h) | top 3 by count_")
 	f.Add("AppLogs_CL | extend x = Duration_d / 0 | sort by x asc nulls last | project x, y = -x")
+	// Datetimes at the edges of their range.
+	f.Add("AppLogs_CL | project a = datetime(9999-12-31) + 365d, b = datetime(0001-01-01) - 1tick, c = bin(datetime(1500-06-01), 7d)")
+	f.Add("AppLogs_CL | where TimeGenerated between (datetime(0001-01-01) .. timespan(10675199.02:48:05.4775807))")
+	f.Add("AppLogs_CL | summarize sum(TimeGenerated - datetime(0001-01-01)), avg(-1h * 1e18)")
+	// Huge and deep inputs: each must fail clearly or run, quickly.
+	f.Add("AppLogs_CL | where " + strings.Repeat("(", 100_000) + "true" + strings.Repeat(")", 100_000))
+	f.Add("AppLogs_CL | where " + strings.Repeat("not(", 10_000) + "true" + strings.Repeat(")", 10_000))
+	f.Add("AppLogs_CL | project x = " + strings.Repeat("-", 10_000) + "1")
+	f.Add("AppLogs_CL | where " + strings.Repeat("Level_s == 'a' or ", 20_000) + "true | count")
+	f.Add("AppLogs_CL | extend " + strings.Repeat("c = Duration_d * 2, ", 5_000) + "d = 1 | count")
+	f.Add("AppLogs_CL | project x = " + strings.Repeat("Duration_d + ", 2_000) + "1")
+	f.Add("AppLogs_CL" + strings.Repeat(" | take 1", 1_001))
 	tbl := newMemTable(genRows(64), 16)
 	f.Fuzz(func(t *testing.T, query string) {
 		q, err := Parse(query)

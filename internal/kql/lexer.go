@@ -51,15 +51,16 @@ var typedLiteralKeywords = map[string]bool{
 	"long": true, "int": true, "real": true, "double": true, "bool": true, "boolean": true,
 }
 
-// timespanUnits maps a literal suffix to its length in nanoseconds.
+// timespanUnits maps a literal suffix to its length in ticks (100 ns).
 var timespanUnits = map[string]int64{
-	"d": 24 * 3600e9, "day": 24 * 3600e9, "days": 24 * 3600e9,
-	"h": 3600e9, "hr": 3600e9, "hrs": 3600e9, "hour": 3600e9, "hours": 3600e9,
-	"m": 60e9, "min": 60e9, "minute": 60e9, "minutes": 60e9,
-	"s": 1e9, "sec": 1e9, "second": 1e9, "seconds": 1e9,
-	"ms": 1e6, "milli": 1e6, "millis": 1e6, "millisecond": 1e6, "milliseconds": 1e6,
-	"microsecond": 1e3, "microseconds": 1e3,
-	"tick": 100, "ticks": 100,
+	"d": ticksPerDay, "day": ticksPerDay, "days": ticksPerDay,
+	"h": ticksPerHour, "hr": ticksPerHour, "hrs": ticksPerHour, "hour": ticksPerHour, "hours": ticksPerHour,
+	"m": ticksPerMinute, "min": ticksPerMinute, "minute": ticksPerMinute, "minutes": ticksPerMinute,
+	"s": TicksPerSecond, "sec": TicksPerSecond, "second": TicksPerSecond, "seconds": TicksPerSecond,
+	"ms": ticksPerMillisecond, "milli": ticksPerMillisecond, "millis": ticksPerMillisecond,
+	"millisecond": ticksPerMillisecond, "milliseconds": ticksPerMillisecond,
+	"microsecond": 10, "microseconds": 10,
+	"tick": 1, "ticks": 1,
 }
 
 // twoCharPuncts are matched before single-character punctuation.
@@ -74,7 +75,9 @@ type lexer struct {
 
 func lex(src string) ([]token, error) {
 	l := &lexer{src: src, line: 1}
-	var toks []token
+	// Queries average a token every four or five bytes; sizing for that
+	// saves the copies of growing a long query's tokens.
+	toks := make([]token, 0, len(src)/4+8)
 	for {
 		t, err := l.next()
 		if err != nil {
@@ -187,7 +190,7 @@ func (l *lexer) next() (token, error) {
 		}
 	}
 	switch c {
-	case '|', ',', '(', ')', '[', ']', '=', '<', '>', '+', '-', '*', '/', '%', '!', '.', ';', '~':
+	case '|', ',', '(', ')', '[', ']', '=', '<', '>', '+', '-', '*', '/', '%', '!', '.', ';', '~', '{', '}', ':', '?':
 		l.advance(1)
 		return token{kind: tokPunct, text: string(c), pos: start}, nil
 	}

@@ -58,10 +58,10 @@ func (it *memIter) Next(ctx context.Context) (*Batch, error) {
 		it.off = hi
 		if t.honorTime {
 			tg := t.cols[timeColumn].Int
-			if !it.req.TimeMin.IsZero() && tg[hi-1] < it.req.TimeMin.UnixNano() {
+			if !it.req.TimeMin.IsZero() && tg[hi-1] < ticks(it.req.TimeMin) {
 				continue
 			}
-			if !it.req.TimeMax.IsZero() && tg[lo] >= it.req.TimeMax.UnixNano() {
+			if !it.req.TimeMax.IsZero() && tg[lo] >= ticks(it.req.TimeMax) {
 				continue
 			}
 		}
@@ -168,7 +168,7 @@ func newMemTable(rows []row, batchSize int) *memTable {
 		NewVector(TypeReal, n), NewVector(TypeBool, n), NewVector(TypeString, n), NewVector(TypeString, n)
 	dur.Nulls = NewBitmap(n)
 	for i, r := range rows {
-		tg.Int[i] = r.TimeGenerated.UnixNano()
+		tg.Int[i] = ticks(r.TimeGenerated)
 		lvl.Str[i] = r.Level
 		msg.Str[i] = r.Message
 		dur.Real[i] = r.Duration
@@ -183,6 +183,15 @@ func newMemTable(rows []row, batchSize int) *memTable {
 	t.cols["TimeGenerated"], t.cols["Level_s"], t.cols["Message_s"] = tg, lvl, msg
 	t.cols["Duration_d"], t.cols["Success_b"], t.cols["Host_s"], t.cols["Type"] = dur, ok, host, typ
 	return t
+}
+
+// ticks converts a time within the datetime range to ticks.
+func ticks(t time.Time) int64 {
+	v, ok := TicksFromTime(t)
+	if !ok {
+		panic(fmt.Sprintf("time %v outside the datetime range", t))
+	}
+	return v
 }
 
 // hasTerm is the reference implementation of has for tests.

@@ -1,15 +1,19 @@
 package kql
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// maxDepth bounds expression nesting so that hostile input cannot exhaust
-// the stack.
+// maxDepth bounds expression nesting (parentheses, calls, unary signs) so
+// that hostile input cannot exhaust the stack.
 const maxDepth = 200
+
+// maxOperators bounds the operators of a query: each is a stage the
+// executor's chunks pass through by a call, so a pipeline is a recursion.
+const maxOperators = 1000
 
 // Parse parses a query into its syntax tree. Errors are *Error of kind
 // SyntaxError with the line and position of the offending token.
@@ -89,6 +93,9 @@ func (p *parser) query() (*Query, error) {
 	for p.isPunct(";") {
 		p.advance()
 	}
+	if !p.isPlainTableQuery() {
+		return p.statements() // let.go
+	}
 	t := p.peek()
 	name, err := p.tableName()
 	if err != nil {
@@ -96,7 +103,10 @@ func (p *parser) query() (*Query, error) {
 	}
 	q := &Query{Source: &TableRef{Name: name, At: t.pos}}
 	for p.isPunct("|") {
-		p.advance()
+		bar := p.advance()
+		if len(q.Operators) == maxOperators {
+			return nil, syntaxErr(bar.pos, "the query has too many operators: at most %d are allowed", maxOperators)
+		}
 		op, err := p.operator()
 		if err != nil {
 			return nil, err
@@ -145,6 +155,9 @@ func (p *parser) operator() (Operator, error) {
 		return nil, syntaxErr(t.pos, "expected an operator after '|' but found %s", describe(t))
 	}
 	p.advance()
+	if op, ok, err := p.operatorMore(t); ok {
+		return op, err // operators.go
+	}
 	switch t.text {
 	case "where", "filter":
 		e, err := p.expr()
@@ -363,13 +376,16 @@ func (p *parser) cmpExpr() (Expr, error) {
 	opTok := t
 	if t.kind == tokPunct && t.text == "!" {
 		nt := p.peekAt(1)
-		if nt.kind == tokIdent && (stringOps[nt.text] || nt.text == "in" || nt.text == "between") && nt.pos.Offset == t.pos.Offset+1 {
+		if nt.kind == tokIdent && (stringOps[nt.text] || nt.text == "in" || nt.text == "between" || moreNegatable[nt.text]) && nt.pos.Offset == t.pos.Offset+1 {
 			p.advance()
 			negated = true
 			t = p.peek()
 		} else {
 			return nil, syntaxErr(t.pos, "unexpected '!'")
 		}
+	}
+	if e, ok, err := p.cmpMore(left, t, opTok, negated); ok {
+		return e, err // exprs_more.go
 	}
 	switch {
 	case t.kind == tokPunct && comparisonPuncts[t.text]:
@@ -500,7 +516,7 @@ func (p *parser) unary() (Expr, error) {
 		}
 		return &UnaryExpr{At: t.pos, Op: t.text, X: x}, nil
 	}
-	return p.primary()
+	return p.postfix() // dynamic.go: primary with .name, ["name"], [i]
 }
 
 func (p *parser) primary() (Expr, error) {
@@ -525,9 +541,9 @@ func (p *parser) primary() (Expr, error) {
 		return &Literal{At: t.pos, Type: TypeReal, Value: v}, nil
 	case tokTimespan:
 		p.advance()
-		d, ok := parseTimespanLiteral(t.text)
-		if !ok {
-			return nil, syntaxErr(t.pos, "invalid timespan literal '%s'", t.text)
+		d, err := parseTimespanLiteral(t.text)
+		if err != nil {
+			return nil, literalErr(t.pos, "timespan", t.text, err)
 		}
 		return &Literal{At: t.pos, Type: TypeTimespan, Value: d}, nil
 	case tokTyped:
@@ -569,10 +585,13 @@ func (p *parser) primary() (Expr, error) {
 }
 
 func (p *parser) call(name token) (Expr, error) {
+	if e, ok, err := p.callMore(name); ok {
+		return e, err // exprs_more.go: dynamic(...), tabular arguments
+	}
 	p.advance() // (
 	c := &CallExpr{At: name.pos, Name: name.text}
 	for !p.isPunct(")") {
-		e, err := p.expr()
+		e, err := p.callArg() // exprs_more.go: also *
 		if err != nil {
 			return nil, err
 		}
@@ -586,6 +605,18 @@ func (p *parser) call(name token) (Expr, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// literalErr reports a datetime or timespan literal that is malformed or
+// out of range.
+func literalErr(at Position, typ, raw string, err error) *Error {
+	if errors.Is(err, errOutOfRange) {
+		if typ == "datetime" {
+			return syntaxErr(at, "datetime literal '%s' is out of range: a datetime lies between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.9999999Z", raw)
+		}
+		return syntaxErr(at, "%s literal '%s' is out of range: a timespan lies within ±10675199.02:48:05.4775807", typ, raw)
+	}
+	return syntaxErr(at, "invalid %s literal '%s'", typ, raw)
 }
 
 // typedLiteral interprets datetime(...), timespan(...), guid(...), etc.
@@ -618,17 +649,18 @@ func typedLiteral(t token) (Expr, error) {
 	}
 	switch typ {
 	case TypeDatetime:
-		ns, ok := parseDatetime(raw)
-		if !ok {
-			return bad()
+		ticks, err := parseDatetime(raw)
+		if err != nil {
+			return nil, literalErr(t.pos, t.typ, raw, err)
 		}
-		lit.Value = ns
+		lit.Value = ticks
 	case TypeTimespan:
-		d, ok := parseTimespanLiteral(raw)
-		if !ok {
-			if d, ok = parseTimespanClock(raw); !ok {
-				return bad()
-			}
+		d, err := parseTimespanLiteral(raw)
+		if errors.Is(err, errBadLiteral) {
+			d, err = parseTimespanClock(raw)
+		}
+		if err != nil {
+			return nil, literalErr(t.pos, t.typ, raw, err)
 		}
 		lit.Value = d
 	case TypeGUID:
@@ -660,92 +692,6 @@ func typedLiteral(t token) (Expr, error) {
 		}
 	}
 	return lit, nil
-}
-
-var datetimeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04Z07:00",
-	"2006-01-02T15:04",
-	"2006-01-02 15:04",
-	"2006-01-02",
-}
-
-// parseDatetime parses the datetime formats Kusto accepts most often; a
-// datetime without a zone is UTC.
-func parseDatetime(s string) (int64, bool) {
-	for _, layout := range datetimeLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UnixNano(), true
-		}
-	}
-	return 0, false
-}
-
-// parseTimespanLiteral parses "1h", "2.5d", "10ms" into nanoseconds.
-func parseTimespanLiteral(s string) (int64, bool) {
-	n := 0
-	for n < len(s) && (isDigit(s[n]) || s[n] == '.') {
-		n++
-	}
-	if n == 0 {
-		return 0, false
-	}
-	unit, ok := timespanUnits[s[n:]]
-	if !ok {
-		return 0, false
-	}
-	if !strings.Contains(s[:n], ".") {
-		v, err := strconv.ParseInt(s[:n], 10, 64)
-		if err != nil || v > math.MaxInt64/unit {
-			return 0, false
-		}
-		return v * unit, true
-	}
-	f, err := strconv.ParseFloat(s[:n], 64)
-	if err != nil || f*float64(unit) > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(math.Round(f * float64(unit))), true
-}
-
-// parseTimespanClock parses "[-][d.]hh:mm[:ss[.fffffff]]".
-func parseTimespanClock(s string) (int64, bool) {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var days int64
-	parts := strings.Split(s, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return 0, false
-	}
-	if i := strings.IndexByte(parts[0], '.'); i >= 0 {
-		d, err := strconv.ParseInt(parts[0][:i], 10, 64)
-		if err != nil || d > 10675199 {
-			return 0, false
-		}
-		days = d
-		parts[0] = parts[0][i+1:]
-	}
-	h, err1 := strconv.ParseInt(parts[0], 10, 64)
-	m, err2 := strconv.ParseInt(parts[1], 10, 64)
-	if err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
-		return 0, false
-	}
-	var secNs int64
-	if len(parts) == 3 {
-		f, err := strconv.ParseFloat(parts[2], 64)
-		if err != nil || f < 0 || f >= 60 {
-			return 0, false
-		}
-		secNs = int64(math.Round(f * 1e9))
-	}
-	ns := days*24*3600e9 + h*3600e9 + m*60e9 + secNs
-	if neg {
-		ns = -ns
-	}
-	return ns, true
 }
 
 // parseGUID accepts 32 hex digits with or without the usual dashes and

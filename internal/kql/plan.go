@@ -1,9 +1,6 @@
 package kql
 
-import (
-	"slices"
-	"time"
-)
+import "slices"
 
 // Plan is a compiled query, ready to run against a Source. A Plan is
 // immutable and may be run concurrently.
@@ -15,7 +12,20 @@ type Plan struct {
 	scan   ScanRequest
 	// inputSlots[i] is the slot of scan.Columns[i] in input.
 	inputSlots []int
+	// gen, when not nil, produces the input rows instead of a scan of
+	// table: datatable, print, range, union, a let-bound sub-plan
+	// (pipeline.go).
+	gen tabSource
+	// pre are the plans whose rows expressions read (toscalar, in
+	// (subquery)); Run runs them first.
+	pre     []*Plan
+	limits  Limits // with defaults filled in
+	planned bool   // plan has run
 }
+
+// Limits returns the limits each run of the plan observes, defaults
+// filled in; "no limit" is the largest int64.
+func (p *Plan) Limits() Limits { return p.limits }
 
 // Scan returns the request the plan makes of the Source: the table, the
 // columns it reads, the TimeGenerated range and the row limit it pushes
@@ -59,13 +69,18 @@ type takeStage struct{ n int64 }
 type countStage struct{}
 
 // projectStage computes columns: the output of project, or the input plus
-// new and replaced columns for extend.
+// new and replaced columns for extend. Planning marks the expressions
+// whose column nothing downstream reads as dead; they are not evaluated.
 type projectStage struct {
-	extend bool
-	exprs  []cexpr
-	target []int // extend: the output slot of each expression
-	out    []column
-	refs   []int
+	extend   bool
+	exprs    []cexpr
+	exprRefs [][]int // the input slots each expression reads
+	target   []int   // extend: the output slot of each expression
+	out      []column
+	live     []bool // set by plan
+	// scratch estimates the scratch values evaluating the live
+	// expressions takes per row (set by plan).
+	scratch int
 }
 
 // sortKey is one compiled ordering key.
@@ -85,8 +100,9 @@ type sortStage struct {
 // aggSpec is one compiled aggregate.
 type aggSpec struct {
 	kind string
-	arg  cexpr // nil for count()
-	t    Type  // result type
+	arg  cexpr    // nil for count()
+	t    Type     // result type
+	more *aggMore // the aggregates of aggs_more.go
 }
 
 // summarizeStage groups and aggregates.
@@ -104,12 +120,12 @@ func (s *projectStage) output(in []column) []column   { return s.out }
 func (s *sortStage) output(in []column) []column      { return in }
 func (s *summarizeStage) output(in []column) []column { return s.out }
 
+// withRefs marks refs in out, which it returns.
 func withRefs(out []bool, refs []int) []bool {
-	in := slices.Clone(out)
 	for _, r := range refs {
-		in[r] = true
+		out[r] = true
 	}
-	return in
+	return out
 }
 
 func (s *whereStage) need(in []column, out []bool) []bool { return withRefs(out, s.refs) }
@@ -121,6 +137,9 @@ func (s *summarizeStage) need(in []column, out []bool) []bool {
 	return withRefs(make([]bool, len(in)), s.refs)
 }
 
+// need also decides which expressions are live: those whose output column
+// is read downstream (for extend, unless a later expression of the stage
+// replaces it).
 func (s *projectStage) need(in []column, out []bool) []bool {
 	needed := make([]bool, len(in))
 	if s.extend {
@@ -132,11 +151,45 @@ func (s *projectStage) need(in []column, out []bool) []bool {
 			}
 		}
 	}
-	return withRefs(needed, s.refs)
+	s.live = make([]bool, len(s.exprs))
+	s.scratch = 0
+	written := map[int]bool{}
+	for k := len(s.exprs) - 1; k >= 0; k-- {
+		slot := k
+		if s.extend {
+			slot = s.target[k]
+			if written[slot] {
+				continue
+			}
+			written[slot] = true
+		}
+		if !out[slot] {
+			continue
+		}
+		s.live[k] = true
+		s.scratch += exprSize(s.exprs[k])
+		withRefs(needed, s.exprRefs[k])
+	}
+	return needed
 }
 
-// plan derives the scan request: pruned columns, time range, limit.
+// exprSize counts the nodes of e, which bounds the vectors it allocates
+// per evaluation.
+func exprSize(e cexpr) int {
+	n := 0
+	stack := []cexpr{e}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = operands(x, stack[:len(stack)-1])
+		n++
+	}
+	return n
+}
+
+// plan derives the scan request: pruned columns, time range, limit; and
+// which computed columns are live, with their scratch.
 func (p *Plan) plan() {
+	p.planned = true
 	// Walk the stages backwards from "every output column is needed".
 	schemas := make([][]column, len(p.stages)+1)
 	schemas[0] = p.input
@@ -176,11 +229,15 @@ func (p *Plan) plan() {
 			r.narrow(w.pred, tg)
 		}
 	}
-	if r.hasMin {
-		p.scan.TimeMin = time.Unix(0, r.min).UTC()
+	// A bound at or beyond an end of the datetime range bounds nothing.
+	// Bounds stay within the range: widening an empty range to hold one
+	// value is harmless, as the executor re-applies the filter, and the zero
+	// time (0001-01-01, the first datetime) must not stand for a bound.
+	if r.hasMin && r.min > MinDatetimeTicks {
+		p.scan.TimeMin = TimeFromTicks(min(r.min, MaxDatetimeTicks))
 	}
-	if r.hasMax {
-		p.scan.TimeMax = time.Unix(0, r.max).UTC()
+	if r.hasMax && r.max <= MaxDatetimeTicks {
+		p.scan.TimeMax = TimeFromTicks(max(r.max, MinDatetimeTicks+1))
 	}
 
 	// A take preceded only by row-wise projections may stop the scan early,
@@ -200,7 +257,7 @@ func (p *Plan) plan() {
 	}
 }
 
-// timeRange is a half-open interval [min, max) of Unix nanoseconds.
+// timeRange is a half-open interval [min, max) of datetime ticks.
 type timeRange struct {
 	min, max       int64
 	hasMin, hasMax bool
@@ -223,8 +280,9 @@ func (r *timeRange) upper(v int64) {
 func (r *timeRange) narrow(pred cexpr, tg int) {
 	switch e := pred.(type) {
 	case *andNode:
-		r.narrow(e.l, tg)
-		r.narrow(e.r, tg)
+		for _, t := range e.terms {
+			r.narrow(t, tg)
+		}
 	case *cmpNode:
 		col, ok := e.l.(*colRef)
 		k, isConst := e.r.(*constNode)

@@ -44,7 +44,9 @@ type ScanRequest struct {
 	// TimeMin and TimeMax bound TimeGenerated as the half-open interval
 	// [TimeMin, TimeMax). The zero value of either means unbounded. They are
 	// derived from the request's timespan and from where clauses on
-	// TimeGenerated that precede any other operator.
+	// TimeGenerated that precede any other operator. When set, each is a
+	// whole number of ticks (100 ns) in UTC within the datetime range, so
+	// TicksFromTime converts it exactly.
 	TimeMin, TimeMax time.Time
 	// Limit, when positive, is the number of rows after which the source
 	// may stop. It is set only when the first rows of the table, in any
@@ -61,7 +63,7 @@ type BatchIterator interface {
 }
 
 // Batch is a set of rows in columnar form. Every vector has at least Len
-// values. The executor does not retain a batch or its vectors after asking
+// values; datetime and timespan values are ticks (see Vector). The executor does not retain a batch or its vectors after asking
 // for the next one, so a Source may reuse them.
 type Batch struct {
 	Len     int

@@ -3,16 +3,19 @@ package kql
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 )
 
 // summarizeOp groups rows and updates aggregate states column-at-a-time:
-// first a group id per selected row, then one pass per aggregate.
+// first a group id per selected row, then one pass per aggregate. The
+// memory of the groups and states is charged after each batch.
 type summarizeOp struct {
-	s    *summarizeStage
-	g    grouper
-	aggs []aggState
-	gids []int32
-	next operator
+	s       *summarizeStage
+	g       grouper
+	aggs    []aggState
+	gids    []int32
+	charged int64
+	next    operator
 }
 
 func (s *summarizeStage) operator(next operator) operator {
@@ -24,15 +27,33 @@ func (s *summarizeStage) operator(next operator) operator {
 	return o
 }
 
+// account charges the change in the memory the operator holds.
+func (o *summarizeOp) account(a *arena) bool {
+	held := o.g.held + 4*int64(cap(o.gids))
+	for _, st := range o.aggs {
+		held += st.bytes()
+	}
+	ok := a.b.charge(held-o.charged, "summarize")
+	o.charged = held
+	return ok
+}
+
 func (o *summarizeOp) push(a *arena, c *chunk) (bool, error) {
+	defer a.leave(a.enter("summarize"))
 	sel := selection(a, c)
 	keys := make([]*Vector, len(o.s.by))
 	for i, e := range o.s.by {
 		keys[i] = e.eval(a, c, sel)
 	}
+	if a.b.err != nil {
+		return false, a.b.err
+	}
 	o.gids = o.g.assign(keys, sel, o.gids[:0])
 	for _, st := range o.aggs {
 		st.update(a, c, sel, o.gids, o.g.n)
+	}
+	if !o.account(a) {
+		return false, a.b.err
 	}
 	return true, nil
 }
@@ -48,14 +69,23 @@ func (o *summarizeOp) finish(a *arena) error {
 	}
 	cols := make([]*Vector, 0, len(o.s.out))
 	cols = append(cols, o.g.keys...)
+	var results int64
 	for _, st := range o.aggs {
-		cols = append(cols, st.result(n))
+		v := st.result(n)
+		results += vectorBytes(v)
+		cols = append(cols, v)
+	}
+	if !a.b.charge(results, "summarize") {
+		return a.b.err
 	}
 	if n > 0 {
 		if _, err := o.next.push(a, &chunk{n: n, cols: cols}); err != nil {
 			return err
 		}
 	}
+	// What follows copied the rows it keeps.
+	a.b.charge(-results-o.charged, "summarize")
+	o.g, o.aggs, o.gids, o.charged = grouper{}, nil, nil, 0
 	return o.next.finish(a)
 }
 
@@ -73,7 +103,13 @@ type grouper struct {
 	null   int32 // group of the null key in the single-int path, or -1
 	multi  map[string]int32
 	buf    []byte
+	one    [1]int32
+	held   int64 // bytes of keys and map entries
 }
+
+// mapEntryBytes estimates the memory of a map entry beyond its key's
+// contents.
+const mapEntryBytes = 48
 
 // strGroup is an entry of grouper.recent.
 type strGroup struct {
@@ -101,9 +137,11 @@ func (g *grouper) init(by []cexpr) {
 // newGroup records the key of row i as a new group.
 func (g *grouper) newGroup(vecs []*Vector, i int32) int32 {
 	id := int32(g.n)
+	g.one[0] = i
 	for k, v := range vecs {
-		appendValues(g.keys[k], v, []int32{i}, g.n)
+		g.held += appendValues(g.keys[k], v, g.one[:], g.n)
 	}
+	g.held += mapEntryBytes
 	g.n++
 	return id
 }
@@ -163,6 +201,7 @@ func (g *grouper) assign(vecs []*Vector, sel []int32, out []int32) []int32 {
 			if !ok {
 				id = g.newGroup(vecs, i)
 				g.multi[string(g.buf)] = id
+				g.held += int64(len(g.buf))
 			}
 			out = append(out, id)
 		}
@@ -200,6 +239,8 @@ type aggState interface {
 	update(a *arena, c *chunk, sel []int32, gids []int32, groups int)
 	// result returns one value per group.
 	result(groups int) *Vector
+	// bytes estimates the memory the state holds.
+	bytes() int64
 }
 
 func newAggState(spec aggSpec) aggState {
@@ -212,6 +253,11 @@ func newAggState(spec aggSpec) aggState {
 		return &sumAgg{spec: spec}
 	case "min", "max":
 		return &minMaxAgg{spec: spec, max: spec.kind == "max"}
+	}
+	if st := newAggStateMore(spec); st != nil {
+		return st // aggs_more.go
+	}
+	switch {
 	default: // dcount
 		return &dcountAgg{arg: spec.arg}
 	}
@@ -251,63 +297,114 @@ func (s *countAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups 
 	}
 }
 
+func (s *countAgg) bytes() int64 { return 8 * int64(cap(s.counts)) }
+
 func (s *countAgg) result(groups int) *Vector {
 	s.counts = grow(s.counts, groups)
 	return &Vector{Type: TypeLong, Int: s.counts[:groups]}
 }
 
-// sumAgg is sum() and avg(), skipping nulls.
+// sumAgg is sum() and avg(), skipping nulls. Timespans are summed in 128
+// bits, so that avg is exact and a sum beyond the timespan range is null.
 type sumAgg struct {
 	spec  aggSpec
-	ints  []int64
+	ints  []int64 // long sums; low words of timespan sums
+	his   []int64 // high words of timespan sums
 	reals []float64
 	n     []int64
 }
 
-func (s *sumAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
+func (s *sumAgg) grow(groups int) {
 	s.ints, s.reals, s.n = grow(s.ints, groups), grow(s.reals, groups), grow(s.n, groups)
+	if s.spec.arg.typ() == TypeTimespan {
+		s.his = grow(s.his, groups)
+	}
+}
+
+func (s *sumAgg) bytes() int64 {
+	return 8 * int64(cap(s.ints)+cap(s.his)+cap(s.reals)+cap(s.n))
+}
+
+func (s *sumAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
+	s.grow(groups)
 	if len(sel) == 0 {
 		return
 	}
 	v := s.spec.arg.eval(a, c, sel)
 	isReal := v.Type.storage() == storeReal
+	isSpan := v.Type == TypeTimespan
 	for k, i := range sel {
 		if v.IsNull(int(i)) {
 			continue
 		}
 		g := gids[k]
 		s.n[g]++
-		if isReal {
+		switch {
+		case isReal:
 			s.reals[g] += v.Real[i]
-		} else {
+		case isSpan:
+			s.his[g], s.ints[g] = add128(s.his[g], s.ints[g], v.Int[i])
+		default:
 			s.ints[g] += v.Int[i]
 		}
 	}
 }
 
+// add128 adds x to the 128-bit two's-complement integer hi:lo.
+func add128(hi, lo, x int64) (int64, int64) {
+	sum, carry := bits.Add64(uint64(lo), uint64(x), 0)
+	return hi + int64(carry) + x>>63, int64(sum)
+}
+
+// div128 divides hi:lo by n > 0, truncating toward zero; the quotient must
+// fit in an int64, as the mean of int64 values does.
+func div128(hi, lo, n int64) int64 {
+	neg := hi < 0
+	uhi, ulo := uint64(hi), uint64(lo)
+	if neg {
+		ulo, uhi = -ulo, ^uhi
+		if ulo == 0 {
+			uhi++
+		}
+	}
+	// The quotient's high word, uhi/n, is zero.
+	qlo, _ := bits.Div64(uhi%uint64(n), ulo, uint64(n))
+	if neg {
+		return -int64(qlo)
+	}
+	return int64(qlo)
+}
+
 func (s *sumAgg) result(groups int) *Vector {
-	s.ints, s.reals, s.n = grow(s.ints, groups), grow(s.reals, groups), grow(s.n, groups)
+	s.grow(groups)
 	out := NewVector(s.spec.t, groups)
 	isReal := s.spec.arg.typ() == TypeReal
+	isSpan := s.spec.arg.typ() == TypeTimespan
+	setNull := func(g int) {
+		if out.Nulls == nil {
+			out.Nulls = NewBitmap(groups)
+		}
+		out.Nulls.Set(g)
+	}
 	for g := range groups {
 		if s.spec.kind == "sum" {
-			if isReal {
+			switch {
+			case isReal:
 				out.Real[g] = s.reals[g]
-			} else {
+			case isSpan && s.his[g] != s.ints[g]>>63:
+				setNull(g) // beyond the timespan range
+			default:
 				out.Int[g] = s.ints[g]
 			}
 			continue
 		}
 		if s.n[g] == 0 {
-			if out.Nulls == nil {
-				out.Nulls = NewBitmap(groups)
-			}
-			out.Nulls.Set(g)
+			setNull(g)
 			continue
 		}
 		switch {
-		case out.Type == TypeTimespan:
-			out.Int[g] = s.ints[g] / s.n[g]
+		case isSpan:
+			out.Int[g] = div128(s.his[g], s.ints[g], s.n[g])
 		case isReal:
 			out.Real[g] = s.reals[g] / float64(s.n[g])
 		default:
@@ -323,6 +420,15 @@ type minMaxAgg struct {
 	max  bool
 	vals *Vector
 	seen []bool
+	strs int64 // bytes of the string values kept
+}
+
+func (s *minMaxAgg) bytes() int64 {
+	n := int64(cap(s.seen)) + s.strs
+	if s.vals != nil {
+		n += vectorBytes(s.vals)
+	}
+	return n
 }
 
 func (s *minMaxAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
@@ -331,8 +437,16 @@ func (s *minMaxAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups
 		s.vals = &v
 	}
 	s.seen = grow(s.seen, groups)
-	grown := NewVector(s.spec.t, groups-s.vals.Len())
-	appendValues(s.vals, &grown, identity(groups-s.vals.Len()), s.vals.Len())
+	switch v := s.vals; v.Type.storage() {
+	case storeInt:
+		v.Int = grow(v.Int, groups)
+	case storeReal:
+		v.Real = grow(v.Real, groups)
+	case storeStr:
+		v.Str = grow(v.Str, groups)
+	case storeBool:
+		v.Bool = grow(v.Bool, groups)
+	}
 	if len(sel) == 0 {
 		return
 	}
@@ -348,6 +462,9 @@ func (s *minMaxAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups
 		g := gids[k]
 		if !s.seen[g] || compareAcross(v, int(i), s.vals, int(g)) == want {
 			s.seen[g] = true
+			if v.Type.storage() == storeStr {
+				s.strs += int64(len(v.Str[i]) - len(s.vals.Str[g]))
+			}
 			setValue(s.vals, int(g), v, int(i))
 		}
 	}
@@ -400,7 +517,10 @@ type dcountAgg struct {
 	arg  cexpr
 	sets []map[string]struct{}
 	buf  []byte
+	held int64 // bytes of the sets' entries
 }
+
+func (s *dcountAgg) bytes() int64 { return 8*int64(cap(s.sets)) + s.held }
 
 func (s *dcountAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups int) {
 	s.sets = grow(s.sets, groups)
@@ -416,10 +536,12 @@ func (s *dcountAgg) update(a *arena, c *chunk, sel []int32, gids []int32, groups
 		g := gids[k]
 		if s.sets[g] == nil {
 			s.sets[g] = map[string]struct{}{}
+			s.held += mapEntryBytes
 		}
 		s.buf = encodeKey(s.buf[:0], vecs, int(i))
 		if _, ok := s.sets[g][string(s.buf)]; !ok {
 			s.sets[g][string(s.buf)] = struct{}{}
+			s.held += mapEntryBytes + int64(len(s.buf))
 		}
 	}
 }

@@ -10,14 +10,14 @@ type Type uint8
 const (
 	TypeInvalid  Type = iota // no type; the zero value
 	TypeBool                 // bool
-	TypeDatetime             // datetime, held as Unix nanoseconds (UTC)
+	TypeDatetime             // datetime, held as ticks (100 ns) since the Unix epoch, UTC
 	TypeDynamic              // dynamic, held as JSON text; only carried through
 	TypeGUID                 // guid, held as its canonical string
 	TypeInt                  // int (32-bit in Kusto), held as int64
 	TypeLong                 // long
 	TypeReal                 // real (float64)
 	TypeString               // string
-	TypeTimespan             // timespan, held as nanoseconds
+	TypeTimespan             // timespan, held as ticks (100 ns)
 )
 
 var typeNames = [...]string{

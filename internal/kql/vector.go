@@ -3,10 +3,14 @@ package kql
 // Vector is a typed column of values. Exactly one of the value slices is
 // used, chosen by Type:
 //
-//	Int   int, long, datetime (Unix nanoseconds, UTC), timespan (nanoseconds)
+//	Int   int, long, datetime, timespan
 //	Real  real
 //	Str   string, guid (canonical lower-case text), dynamic (JSON text)
 //	Bool  bool
+//
+// A datetime is a count of 100-nanosecond ticks since the Unix epoch (UTC)
+// between MinDatetimeTicks and MaxDatetimeTicks (see TicksFromTime and
+// TimeFromTicks); a timespan is a count of ticks.
 //
 // Nulls marks null values; a nil bitmap means no value is null. Strings are
 // never null in Kusto: a string column's null is the empty string.

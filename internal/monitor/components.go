@@ -47,7 +47,7 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 	}
 	name := id.Name()
 	if len(name) < 1 || len(name) > 260 || strings.ContainsAny(name, `%&\?/<>*:#`) {
-		return arm.BadRequest("InvalidResourceName", "The component name '%s' is invalid.", name)
+		return arm.BadRequest("InvalidResourceName", "The component name '%s' is invalid.", arm.Clip(name))
 	}
 	body, err := r.Body()
 	if err != nil {

@@ -269,7 +269,7 @@ func checkName(id arm.ResourceID, code, kind string) error {
 	if validName(id.Name(), 4, 63) {
 		return nil
 	}
-	return arm.BadRequest(code, "The %s name '%s' is invalid: it must be 4 to 63 letters, digits or hyphens, starting and ending with a letter or digit.", kind, id.Name())
+	return arm.BadRequest(code, "The %s name '%s' is invalid: it must be 4 to 63 letters, digits or hyphens, starting and ending with a letter or digit.", kind, arm.Clip(id.Name()))
 }
 
 // validName checks a resource name: length bounds, letters, digits and
@@ -304,12 +304,10 @@ func location(body arm.Object) (string, error) {
 	return canon, nil
 }
 
+// tags reads and validates the optional tags of a body (Azure's limits).
 func tags(body arm.Object) (map[string]string, error) {
-	t, _, err := body.StringMap("tags")
-	if err != nil {
-		return nil, arm.BadRequest("InvalidRequestContent", "%v", err)
-	}
-	return t, nil
+	t, _, err := body.Tags()
+	return t, err
 }
 
 // listResources answers a list of resources of type typ in the request's

@@ -13,5 +13,20 @@
 // authentication (tampered or damaged at rest) 500 DataIntegrityError,
 // whose details (file, block) go only to the server's log.
 //
+// # Limits
+//
+// Every query runs under Limits (limits.go), Azure's by default: a server
+// timeout of 3 minutes that "Prefer: wait=N" may raise to 10 (past it: 504
+// GatewayTimeout); results of at most 500,000 rows and 64,000,000 bytes,
+// cut there and answered 200 with Azure's PartialError (inner
+// E_QUERY_RESULT_SET_TOO_LARGE) after the tables; a memory budget per query
+// enforced by the engine. Admission bounds the queries in flight: at most
+// MaxConcurrent run at once (so the memory all queries hold is bounded),
+// at most MaxQueued wait for a slot for at most QueueTimeout (else 503
+// ServiceUnavailable with Retry-After), and one principal has at most 5
+// running or waiting, as in Azure (else 429 ThrottledError with
+// Retry-After). A slot is held until the response is written, and the
+// response is streamed row by row, so a result is never held twice.
+//
 // It never logs query text or results (they carry customer data).
 package query

@@ -53,10 +53,15 @@ type Options struct {
 	// Observe, if set, is told each query's outcome code ("" on success)
 	// and duration.
 	Observe func(code string, d time.Duration)
+	// Limits bound each query and the queries in flight.
+	Limits Limits
 }
 
 // Handler serves the Query API under /v1.
-type Handler struct{ o Options }
+type Handler struct {
+	o    Options
+	gate *gate
+}
 
 // New returns the handler.
 func New(o Options) *Handler {
@@ -66,8 +71,12 @@ func New(o Options) *Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Handler{o: o}
+	o.Limits.SetDefaults()
+	return &Handler{o: o, gate: newGate(o.Limits)}
 }
+
+// Running reports the queries running and those waiting for a slot.
+func (h *Handler) Running() (running, waiting int) { return h.gate.state() }
 
 // apiError is the Query API's error body.
 type apiError struct {
@@ -75,6 +84,8 @@ type apiError struct {
 	Code    string     `json:"code"`
 	Message string     `json:"message"`
 	Inner   *innerInfo `json:"innererror,omitempty"`
+	// retryAfter, when positive, is sent as Retry-After (seconds).
+	retryAfter int
 }
 
 type innerInfo struct {
@@ -100,7 +111,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ae *apiError
 		var le *loggedError
-		if errors.As(err, &le) {
+		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+			// The client went away: nobody reads the answer, and it is
+			// not the server's failure.
+			ae = errorf(499, "ClientClosedRequest", "The client closed the request before the query finished.")
+		} else if errors.As(err, &le) {
 			h.o.Log.Error("query failed", "code", le.api.Code, "err", le.err)
 			ae = le.api
 		} else if !errors.As(err, &ae) {
@@ -111,9 +126,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ae.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
+		if ae.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+		}
 		writeJSON(w, ae.Status, map[string]any{"error": ae})
 	} else {
-		writeJSON(w, http.StatusOK, res)
+		if err := writeResponse(w, res); err != nil {
+			h.o.Log.Debug("writing a query response failed", "err", err)
+		}
+		res.release()
+	}
+	if code == "" && res != nil && res.Error != nil {
+		code = res.Error.Code
 	}
 	if h.o.Observe != nil {
 		h.o.Observe(code, h.o.Now().Sub(start))
@@ -139,6 +163,11 @@ type table struct {
 
 type response struct {
 	Tables []table `json:"tables"`
+	// Error, on a 200, is a partial error: the tables hold what was
+	// computed before a limit cut the result.
+	Error *partialError `json:"error,omitempty"`
+	// release gives back the query's slot once the response is written.
+	release func()
 }
 
 func (h *Handler) serve(r *http.Request) (*response, error) {
@@ -195,23 +224,70 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 		}
 		return nil, err
 	}
+	release, err := h.gate.acquire(r.Context(), claims.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	// The slot is held until the response is written (ServeHTTP), since
+	// the result's memory lives until then.
+	handed := false
+	defer func() {
+		if !handed {
+			release()
+		}
+	}()
+	timeout := serverTimeout(r.Header, h.o.Limits.Timeout, h.o.Limits.MaxTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
 	parsed, err := kql.Parse(q.Query)
 	if err != nil {
 		return nil, kqlError(err)
 	}
-	plan, err := kql.Compile(r.Context(), parsed, data, kql.Options{Now: now, TimeMin: tmin, TimeMax: tmax})
+	lim := h.o.Limits
+	plan, err := kql.Compile(ctx, parsed, data, kql.Options{Now: now, TimeMin: tmin, TimeMax: tmax, Limits: kql.Limits{
+		MaxMemoryBytes: lim.MaxMemoryBytes, MaxResultRows: int64(lim.MaxResultRows), MaxResultBytes: lim.MaxResultBytes,
+	}})
 	if err != nil {
-		return nil, dataError(err)
+		return nil, timeoutError(ctx, timeout, dataError(err))
 	}
-	res, err := plan.Run(r.Context(), data)
+	res, err := plan.Run(ctx, data)
+	var limitErr *kql.LimitError
+	if errors.As(err, &limitErr) && limitErr.Kind == kql.LimitMemory {
+		// Kusto reports a query that ran out of memory as a partial
+		// failure: no rows, and the reason.
+		res, err = &kql.Result{Columns: plan.Columns()}, nil
+		limitErr = &kql.LimitError{Kind: kql.LimitMemory, Limit: limitErr.Limit, Op: limitErr.Op}
+	} else {
+		limitErr = nil
+	}
 	if err != nil {
-		return nil, dataError(err)
+		return nil, timeoutError(ctx, timeout, dataError(err))
 	}
 	rows := res.Rows
 	if rows == nil {
 		rows = [][]any{}
 	}
-	return &response{Tables: []table{{Name: "PrimaryResult", Columns: res.Columns, Rows: rows}}}, nil
+	// The engine stops at the limits as it builds the result; the cut here
+	// is exact in bytes of JSON and covers whatever it estimated.
+	rows, partial := capRows(rows, lim.MaxResultRows, lim.MaxResultBytes)
+	switch {
+	case limitErr != nil:
+		partial = newPartialError(lowMemory, limitErr.Error())
+	case partial == nil && res.Truncated != nil:
+		partial = tooLarge(res.Truncated.Kind == kql.LimitResultRows, res.Truncated.Limit)
+	}
+	handed = true
+	return &response{Tables: []table{{Name: "PrimaryResult", Columns: res.Columns, Rows: rows}}, Error: partial, release: release}, nil
+}
+
+// timeoutError answers Azure's 504 GatewayTimeout when the query's server
+// timeout ran out; otherwise it returns err.
+func timeoutError(ctx context.Context, timeout time.Duration, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return errorf(http.StatusGatewayTimeout, "GatewayTimeout",
+			"The query ran longer than its server timeout of %s and was cancelled; narrow it, or ask for up to 10 minutes with the header 'Prefer: wait=600'.", timeout)
+	}
+	return err
 }
 
 func kqlError(err error) error {

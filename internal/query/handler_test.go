@@ -65,7 +65,7 @@ func (m memData) Scan(ctx context.Context, req kql.ScanRequest) (kql.BatchIterat
 	tg := kql.NewVector(kql.TypeDatetime, m.n)
 	lv := kql.NewVector(kql.TypeString, m.n)
 	for i := 0; i < m.n; i++ {
-		tg.Int[i] = now.Add(-time.Duration(i) * time.Minute).UnixNano()
+		tg.Int[i], _ = kql.TicksFromTime(now.Add(-time.Duration(i) * time.Minute))
 		lv.Str[i] = []string{"info", "error"}[i%2]
 	}
 	return &memIter{b: &kql.Batch{Len: m.n, Columns: map[string]kql.Vector{"TimeGenerated": tg, "Level_s": lv}}}, nil

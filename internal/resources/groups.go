@@ -33,12 +33,9 @@ const (
 	actionGroupMove   = "Microsoft.Resources/subscriptions/resourceGroups/moveResources/action"
 )
 
-// Limits on resource group names and tags, as Azure enforces them.
+// Limits on resource group names, as Azure enforces them (tags: arm.ValidateTags).
 const (
 	maxGroupNameLen = 90
-	maxTags         = 50
-	maxTagNameLen   = 512
-	maxTagValueLen  = 256
 )
 
 func (p *Provider) registerGroups(rt *arm.Router) {
@@ -153,45 +150,8 @@ func validateGroupName(name string) error {
 	return nil
 }
 
-// validateTags applies Azure's limits on tags.
-func validateTags(tags map[string]string) error {
-	if len(tags) > maxTags {
-		return arm.BadRequest("InvalidTagCount",
-			"The resource has %d tags; at most %d tags are allowed.", len(tags), maxTags)
-	}
-	seen := make(map[string]string, len(tags))
-	for name, value := range tags {
-		switch {
-		case name == "" || utf8.RuneCountInString(name) > maxTagNameLen:
-			return arm.BadRequest("InvalidTagNameLength",
-				"The tag name '%s' must be 1 to %d characters long.", name, maxTagNameLen)
-		case strings.ContainsAny(name, `<>%&\?/`):
-			return arm.BadRequest("InvalidTagNameCharacters",
-				"The tag name '%s' has invalid characters: tag names cannot contain '<', '>', '%%', '&', '\\', '?' or '/'.", name)
-		case utf8.RuneCountInString(value) > maxTagValueLen:
-			return arm.BadRequest("InvalidTagValueLength",
-				"The value of tag '%s' is longer than %d characters.", name, maxTagValueLen)
-		}
-		if other, dup := seen[strings.ToLower(name)]; dup {
-			return arm.BadRequest("InvalidTagName",
-				"The tag names '%s' and '%s' differ only in case; tag names are case-insensitive.", other, name)
-		}
-		seen[strings.ToLower(name)] = name
-	}
-	return nil
-}
-
 // readTags reads the optional "tags" member of a request body.
-func readTags(body arm.Object) (map[string]string, bool, error) {
-	tags, ok, err := body.StringMap("tags")
-	if err != nil {
-		return nil, false, invalidContent(err)
-	}
-	if err := validateTags(tags); err != nil {
-		return nil, false, err
-	}
-	return tags, ok, nil
-}
+func readTags(body arm.Object) (map[string]string, bool, error) { return body.Tags() }
 
 // groupRequest resolves the subscription and the group name of a request
 // and checks that the caller may perform action on the group.

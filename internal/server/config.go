@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kustodian/kustodian/internal/ingest"
+	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/store"
 )
 
@@ -89,6 +90,9 @@ type Config struct {
 	// remembering at most CollectorReplayEntries signatures.
 	CollectorReplayProtection bool
 	CollectorReplayEntries    int
+	// QueryLimits bound each query of the Query API and the queries in
+	// flight; zero fields take Azure's limits (query.Limits).
+	QueryLimits query.Limits
 	// Log receives structured logs.
 	Log *slog.Logger
 }

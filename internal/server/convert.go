@@ -59,7 +59,8 @@ func kqlType(t store.ColumnType) kql.Type {
 // toRows converts an ingested batch to the store's rows, in chunks of at
 // most chunk rows (the store refuses more than store.MaxBlockRows rows in
 // one Rows). The chunks share the batch's memory; appended in one
-// Engine.Append they are one WAL record, stored all or none.
+// Engine.Append they are one WAL record, stored all or none. Datetimes are
+// ticks on both sides (package datetime) and pass through unchanged.
 func toRows(b *ingest.Batch, chunk int) []store.Rows {
 	nulls := make([][]bool, len(b.Columns))
 	for j, c := range b.Columns {
@@ -92,7 +93,8 @@ func toRows(b *ingest.Batch, chunk int) []store.Rows {
 }
 
 // toBatch converts a stored block to the query engine's batch, adding the
-// standard constant columns asked for.
+// standard constant columns asked for. Datetime and timespan values are
+// ticks in the store and in kql.Vector alike and pass through unchanged.
 func toBatch(blk *store.Block, workspace, table string, want map[string]bool) *kql.Batch {
 	out := &kql.Batch{Len: blk.Rows, Columns: make(map[string]kql.Vector, len(blk.Columns)+3)}
 	for i := range blk.Columns {

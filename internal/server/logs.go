@@ -277,21 +277,11 @@ func (d queryData) Table(ctx context.Context, name string) (*kql.Schema, error) 
 		return nil, dataErr(err)
 	}
 	for _, t := range tables {
-		if t.Name != name {
-			continue
+		if t.Name == name {
+			return workspaceSchema(name, t.Columns)
 		}
-		sch := &kql.Schema{Name: name, Columns: []kql.ColumnDef{{Name: store.TimeColumn, Type: kql.TypeDatetime}}}
-		for _, c := range t.Columns {
-			if c.Name != store.TimeColumn {
-				sch.Columns = append(sch.Columns, kql.ColumnDef{Name: c.Name, Type: kqlType(c.Type)})
-			}
-		}
-		for _, c := range []string{colTenantID, colType, colSourceSystem} {
-			sch.Columns = append(sch.Columns, kql.ColumnDef{Name: c, Type: kql.TypeString})
-		}
-		return sch, nil
 	}
-	return nil, kql.ErrTableNotFound
+	return workspaceSchema(name, nil) // a standard table with no data yet
 }
 
 func (d queryData) Scan(ctx context.Context, req kql.ScanRequest) (kql.BatchIterator, error) {

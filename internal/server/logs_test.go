@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/kustodian/kustodian/internal/datetime"
 	"github.com/kustodian/kustodian/internal/ingest"
 	"github.com/kustodian/kustodian/internal/kek"
 	"github.com/kustodian/kustodian/internal/query"
@@ -114,7 +115,8 @@ func sinkBatch(id0, n int) *ingest.Batch {
 	b := ingest.NewBatch(sinkWS, "Sink_CL")
 	c := &ingest.Column{Name: "n_d", Type: ingest.TypeReal}
 	for i := range n {
-		b.TimeGenerated = append(b.TimeGenerated, time.Date(2026, 3, 1, 10, 0, i, 0, time.UTC).UnixNano())
+		tg, _ := datetime.FromTime(time.Date(2026, 3, 1, 10, 0, i, 0, time.UTC))
+		b.TimeGenerated = append(b.TimeGenerated, tg)
 		c.Reals = append(c.Reals, float64(id0+i))
 		c.Valid = append(c.Valid, true)
 	}

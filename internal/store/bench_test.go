@@ -29,7 +29,7 @@ func genIngestBlock(rows []genRow, received time.Time) *Block {
 			c.Name = "_time_t"
 			tg := Column{Name: TimeColumn, Type: TypeDateTime, Ints: make([]int64, len(rows))}
 			for j := range tg.Ints {
-				tg.Ints[j] = received.Add(time.Duration(j/1000) * 5 * time.Millisecond).UnixNano()
+				tg.Ints[j] = ticks(received.Add(time.Duration(j/1000) * 5 * time.Millisecond))
 			}
 			b.Columns = append(b.Columns, tg)
 		case "status_d", "bytes_d":

@@ -4,14 +4,19 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/kustodian/kustodian/internal/datetime"
 )
 
 // ColumnType is the logical type of a column, as Log Analytics names them.
 type ColumnType uint8
 
 // Column types. Each is stored in one of four physical forms: Ints (Long,
-// Int, DateTime as Unix nanoseconds UTC, TimeSpan as nanoseconds), Floats
-// (Real), Bools (Bool) and Strings (String, GUID, Dynamic as JSON text).
+// Int, DateTime and TimeSpan as ticks: 100 ns units, a DateTime counted
+// from the Unix epoch in UTC, see package datetime), Floats (Real), Bools
+// (Bool) and Strings (String, GUID, Dynamic as JSON text). Formats written
+// before ticks (v1 and v2 segments, WAL records of version 1) hold
+// nanoseconds instead; readers convert them (Block.ticksFromNanos).
 const (
 	TypeString   ColumnType = 1
 	TypeLong     ColumnType = 2
@@ -24,7 +29,8 @@ const (
 	TypeInt      ColumnType = 9
 )
 
-// TimeColumn is the column every block must have: type DateTime, no nulls.
+// TimeColumn is the column every block must have: type DateTime, no nulls,
+// every value a datetime of Kusto's range (datetime.Min to datetime.Max).
 // Block time ranges and catalog pruning use it.
 const TimeColumn = "TimeGenerated"
 
@@ -107,8 +113,7 @@ func (c *Column) length() int {
 }
 
 // Block is a set of rows of one table, stored column by column. MinTime and
-// MaxTime are the range of TimeColumn in Unix nanoseconds; Validate sets
-// them.
+// MaxTime are the range of TimeColumn in ticks; Validate sets them.
 type Block struct {
 	Rows    int
 	MinTime int64
@@ -127,8 +132,8 @@ func (b *Block) Column(name string) *Column {
 }
 
 // Validate checks that the block is well formed (row count, column lengths,
-// unique names, known types, a non-null DateTime TimeColumn) and sets
-// MinTime and MaxTime.
+// unique names, known types, a non-null DateTime TimeColumn, every non-null
+// DateTime value within Kusto's range) and sets MinTime and MaxTime.
 func (b *Block) Validate() error {
 	if b.Rows <= 0 || b.Rows > MaxBlockRows {
 		return fmt.Errorf("store: block has %d rows, want 1..%d", b.Rows, MaxBlockRows)
@@ -149,6 +154,13 @@ func (b *Block) Validate() error {
 		if c.Nulls != nil && len(c.Nulls) != b.Rows {
 			return fmt.Errorf("store: block column %d has %d null flags, want %d", i, len(c.Nulls), b.Rows)
 		}
+		if c.Type == TypeDateTime {
+			for r, t := range c.Ints {
+				if !datetime.Valid(t) && (c.Nulls == nil || !c.Nulls[r]) {
+					return fmt.Errorf("store: block column %d row %d: a datetime outside Kusto's range 0001-01-01 to 9999-12-31", i, r)
+				}
+			}
+		}
 	}
 	tc := b.Column(TimeColumn)
 	if tc == nil || tc.Type != TypeDateTime {
@@ -167,6 +179,69 @@ func (b *Block) Validate() error {
 	return nil
 }
 
+// ticksFromNanos converts, in place, a block decoded from a format that
+// holds times in Unix nanoseconds (v1 and v2 segments, WAL records of
+// version 1) to ticks: MinTime, MaxTime and every DateTime value (rounded
+// towards minus infinity, which keeps order and the block's range) and
+// TimeSpan value (towards zero). Nanoseconds always fit: ticks are coarser.
+func (b *Block) ticksFromNanos() {
+	b.MinTime, b.MaxTime = datetime.FromUnixNano(b.MinTime), datetime.FromUnixNano(b.MaxTime)
+	for i := range b.Columns {
+		b.Columns[i].ticksFromNanos()
+	}
+}
+
+// ticksFromNanos converts, in place, the values of a DateTime or TimeSpan
+// column from Unix nanoseconds to ticks (see Block.ticksFromNanos).
+func (c *Column) ticksFromNanos() {
+	switch c.Type {
+	case TypeDateTime:
+		for j, v := range c.Ints {
+			c.Ints[j] = datetime.FromUnixNano(v)
+		}
+	case TypeTimeSpan:
+		for j, v := range c.Ints {
+			c.Ints[j] = datetime.SpanFromNanos(v)
+		}
+	}
+}
+
+// nanosFromTicks returns a copy of the validated block b with its times in
+// Unix nanoseconds, as the formats of earlier versions hold them. Only
+// writers of those formats use it (tests of upgrades: this version never
+// writes them). It fails for a time that nanoseconds cannot hold.
+func (b *Block) nanosFromTicks() (*Block, error) {
+	const lo, hi = math.MinInt64 / datetime.NanosPerTick, math.MaxInt64 / datetime.NanosPerTick
+	conv := func(v int64) (int64, error) {
+		if v < lo || v > hi {
+			return 0, fmt.Errorf("store: %d ticks cannot be written in Unix nanoseconds (format of an earlier version)", v)
+		}
+		return v * datetime.NanosPerTick, nil
+	}
+	out := &Block{Rows: b.Rows, Columns: make([]Column, len(b.Columns))}
+	var err error
+	if out.MinTime, err = conv(b.MinTime); err != nil {
+		return nil, err
+	}
+	if out.MaxTime, err = conv(b.MaxTime); err != nil {
+		return nil, err
+	}
+	for i := range b.Columns {
+		c := b.Columns[i]
+		if c.Type == TypeDateTime || c.Type == TypeTimeSpan {
+			ints := make([]int64, len(c.Ints))
+			for j, v := range c.Ints {
+				if ints[j], err = conv(v); err != nil {
+					return nil, err
+				}
+			}
+			c.Ints = ints
+		}
+		out.Columns[i] = c
+	}
+	return out, nil
+}
+
 const (
 	blockMagic    = "KSBL"
 	blockVersion1 = 1
@@ -177,7 +252,10 @@ const (
 )
 
 // marshal appends the uncompressed encoding of b (format v1) to dst. b must
-// have passed Validate.
+// have passed Validate. Times are written as they are in b: the container
+// says their unit (ticks in WAL records of version 2; Unix nanoseconds in
+// WAL records of version 1 and v1 segments, which only earlier versions
+// wrote).
 //
 //	magic "KSBL", version 1
 //	uvarint rows, varint minTime, varint maxTime, uvarint column count

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/kustodian/kustodian/internal/datetime"
 )
 
-// Block format v2 (segments of version 2): a block is a directory envelope
-// followed by one sealed column per column of the block, so a reader
-// decrypts and decompresses only the columns a query needs.
+// Block format v2 (segments of versions 2 and 3): a block is a directory
+// envelope followed by one sealed column per column of the block, so a
+// reader decrypts and decompresses only the columns a query needs.
 //
 //	directory  envelope kind 4, bound to (account, segment, block index);
 //	           its salt derives the block's DEK
@@ -18,13 +20,21 @@ import (
 //
 // Directory plaintext:
 //
-//	magic "KSBL", version 2
+//	magic "KSBL", version (the segment's: 2 or 3)
 //	uvarint rows, varint minTime, varint maxTime, uvarint column count
 //	per column: uvarint name length, name, type byte, uvarint sealed length
 //
-// The sealed columns follow the directory in column order and tile the rest
-// of the block. The footer (v2) records each block's directory length.
-const blockVersion2 = 2
+// The directory's version is the segment's and says the unit of every time
+// in the block: in version 3 the time range and all DateTime and TimeSpan
+// column values are ticks, in version 2 Unix nanoseconds (converted to
+// ticks as they are read). The version is authenticated with the
+// directory, so a block cannot be read in the other unit. The sealed
+// columns follow the directory in column order and tile the rest of the
+// block. The footer (v2, v3) records each block's directory length.
+const (
+	blockVersion2 = 2
+	blockVersion3 = 3
+)
 
 // dirColumn is one column entry of a v2 block directory.
 type dirColumn struct {
@@ -41,20 +51,22 @@ type blockDir struct {
 	cols     []dirColumn
 }
 
-// appendV2 writes b (validated) as a v2 block and returns its metadata.
-func (w *SegmentWriter) appendV2(b *Block) (BlockMeta, error) {
+// appendV2 writes b (validated, its times in the unit of the segment's
+// format) as a block of format v2 with the directory version of the
+// segment, and sets m's offset and lengths.
+func (w *SegmentWriter) appendV2(b *Block, m *BlockMeta) error {
 	idx := uint64(len(w.blocks))
 	bind := w.binding(kindBlockDir, idx)
 	key, err := newBlockKey(w.opts.Rand, w.opts.AEK)
 	if err != nil {
-		return BlockMeta{}, err
+		return err
 	}
 	codec := codecZstd
 	if w.opts.NoCompression {
 		codec = codecNone
 	}
 	dir := append(w.dir[:0], blockMagic...)
-	dir = append(dir, blockVersion2)
+	dir = append(dir, w.opts.format) // blockVersion2 or blockVersion3
 	dir = binary.AppendUvarint(dir, uint64(b.Rows))
 	dir = binary.AppendVarint(dir, b.MinTime)
 	dir = binary.AppendVarint(dir, b.MaxTime)
@@ -64,11 +76,11 @@ func (w *SegmentWriter) appendV2(b *Block) (BlockMeta, error) {
 		c := &b.Columns[j]
 		w.raw = appendColumnV2(w.raw[:0], c)
 		if w.body, err = compressColumn(w.body[:0], w.raw, codec); err != nil {
-			return BlockMeta{}, err
+			return err
 		}
 		n := len(cols)
 		if cols, err = key.sealColumn(cols, w.opts.Rand, bind, uint32(j), w.body); err != nil {
-			return BlockMeta{}, err
+			return err
 		}
 		dir = binary.AppendUvarint(dir, uint64(len(c.Name)))
 		dir = append(dir, c.Name...)
@@ -79,19 +91,14 @@ func (w *SegmentWriter) appendV2(b *Block) (BlockMeta, error) {
 	w.sealed = cols
 	sealedDir, err := key.sealDir(w.sealedDir[:0], w.opts.Rand, bind, dir)
 	if err != nil {
-		return BlockMeta{}, err
+		return err
 	}
 	w.sealedDir = sealedDir
-	m := BlockMeta{Offset: w.off, Length: int64(len(sealedDir) + len(cols)), DirLength: int64(len(sealedDir)),
-		Rows: b.Rows, MinTime: nsTime(b.MinTime), MaxTime: nsTime(b.MaxTime)}
+	m.Offset, m.Length, m.DirLength = w.off, int64(len(sealedDir)+len(cols)), int64(len(sealedDir))
 	if err := w.write(sealedDir); err != nil {
-		return BlockMeta{}, err
+		return err
 	}
-	if err := w.write(cols); err != nil {
-		return BlockMeta{}, err
-	}
-	w.blocks = append(w.blocks, m)
-	return m, nil
+	return w.write(cols)
 }
 
 // compressColumn compresses one column's data, storing it uncompressed when
@@ -114,14 +121,18 @@ func compressColumn(dst, raw []byte, codec byte) ([]byte, error) {
 	return compressBody(dst, raw, codecNone, false)
 }
 
-// parseBlockDir decodes a v2 directory whose block is blockLen bytes long
-// with a directory envelope of dirLen bytes.
-func parseBlockDir(src []byte, dirLen, blockLen int64) (*blockDir, error) {
+// parseBlockDir decodes a directory of version want (the segment's: 2 or
+// 3) whose block is blockLen bytes long with a directory envelope of dirLen
+// bytes. Its time range is returned as stored (nanoseconds in version 2).
+func parseBlockDir(src []byte, want byte, dirLen, blockLen int64) (*blockDir, error) {
 	if len(src) < 5 || string(src[:4]) != blockMagic {
 		return nil, fmt.Errorf("%w: block directory: bad magic", ErrCorrupt)
 	}
-	if src[4] != blockVersion2 {
+	if src[4] != blockVersion2 && src[4] != blockVersion3 {
 		return nil, fmt.Errorf("%w: block directory version %d", ErrUnknownVersion, src[4])
+	}
+	if src[4] != want {
+		return nil, fmt.Errorf("%w: block directory version %d in a segment of version %d", ErrCorrupt, src[4], want)
 	}
 	d := &decoder{src: src[5:], ctx: "block directory"}
 	rows := d.uvarint()
@@ -165,8 +176,8 @@ func parseBlockDir(src []byte, dirLen, blockLen int64) (*blockDir, error) {
 	return bd, nil
 }
 
-// readBlockV2 reads block i of a v2 segment: the directory, then only the
-// requested columns (all when cols is nil).
+// readBlockV2 reads block i of a v2 or v3 segment: the directory, then only
+// the requested columns (all when cols is nil), with times in ticks.
 func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string) (*Block, error) {
 	bm := s.meta.Blocks[i]
 	sealedDir, err := readFull(s.f, bm.Offset, bm.DirLength)
@@ -189,11 +200,15 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string) (*Block
 	if err != nil {
 		return nil, err
 	}
-	bd, err := parseBlockDir(plain, bm.DirLength, bm.Length)
+	bd, err := parseBlockDir(plain, s.version, bm.DirLength, bm.Length)
 	if err != nil {
 		return nil, err
 	}
-	if bd.rows != bm.Rows || bd.min != bm.MinTime.UnixNano() || bd.max != bm.MaxTime.UnixNano() {
+	nanos := s.version == segVersion2
+	if nanos {
+		bd.min, bd.max = datetime.FromUnixNano(bd.min), datetime.FromUnixNano(bd.max)
+	}
+	if bd.rows != bm.Rows || bd.min != bm.MinTime || bd.max != bm.MaxTime {
 		return nil, fmt.Errorf("%w: block directory disagrees with footer", ErrCorrupt)
 	}
 	var want map[string]bool
@@ -238,6 +253,9 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string) (*Block
 		}
 		if cd.err != nil {
 			return nil, cd.err
+		}
+		if nanos {
+			c.ticksFromNanos()
 		}
 		b.Columns = append(b.Columns, c)
 	}

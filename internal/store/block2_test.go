@@ -201,7 +201,7 @@ func TestBlockV2ColumnTamper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := parseBlockDir(plain, fx.meta.Blocks[0].DirLength, fx.meta.Blocks[0].Length)
+	dir, err := parseBlockDir(plain, blockVersion3, fx.meta.Blocks[0].DirLength, fx.meta.Blocks[0].Length)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,20 +305,26 @@ func TestBlockV2SelectsColumns(t *testing.T) {
 	}
 }
 
-// FuzzBlockDir: a v2 block directory decodes to columns that tile the
-// block exactly, or fails with ErrCorrupt/ErrUnknownVersion; never panics.
+// FuzzBlockDir: a v2 or v3 block directory decodes to columns that tile
+// the block exactly, or fails with ErrCorrupt/ErrUnknownVersion; never
+// panics.
 func FuzzBlockDir(f *testing.F) {
-	dir := append([]byte(blockMagic), blockVersion2)
+	dir := append([]byte(blockMagic), blockVersion3)
 	dir = append(dir, 4, 0, 2, 2) // rows 4, min 0, max 1, 2 columns
 	dir = append(dir, 1, 'a', byte(TypeLong), 40)
 	dir = append(dir, 1, 'b', byte(TypeString), 50)
 	f.Add(dir, int64(100), int64(190))
 	f.Add([]byte("KSBL\x02"), int64(70), int64(70))
+	f.Add(append([]byte("KSBL\x02"), dir[5:]...), int64(100), int64(190))
 	f.Fuzz(func(t *testing.T, src []byte, dirLen, blockLen int64) {
 		if dirLen < 0 || blockLen < dirLen || blockLen > 1<<30 {
 			return
 		}
-		bd, err := parseBlockDir(src, dirLen, blockLen)
+		want := byte(blockVersion3)
+		if len(src) > 4 && src[4] == blockVersion2 {
+			want = blockVersion2
+		}
+		bd, err := parseBlockDir(src, want, dirLen, blockLen)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnknownVersion) {
 				t.Fatalf("error %v wraps neither ErrCorrupt nor ErrUnknownVersion", err)

@@ -22,6 +22,37 @@
 // the AEK) stops reads and writes at once. Errors from the Keyring are
 // wrapped with %w and pass through unchanged.
 //
+// # Time
+//
+// A DateTime is Kusto's datetime: int64 ticks of 100 ns since the Unix
+// epoch, UTC, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.9999999Z
+// (package datetime); a TimeSpan is int64 ticks. Rows.TimeGenerated, Block
+// time ranges, BlockMeta and SegmentMeta times and the catalog's time
+// ranges are ticks; Append refuses a TimeGenerated or DateTime value
+// outside the range (Block.Validate). ScanRequest and Retain take
+// time.Time bounds and compare them with datetime.Bound, so any instant
+// (also one outside the range) bounds correctly. SegmentWindow numbers are
+// datetime.Window (floor division): segment and compaction windows are
+// right and cannot overflow for any datetime, year 1 and year 9999 included.
+//
+// Earlier versions stored Unix nanoseconds, which wrap outside 1677-2262.
+// What they wrote stays readable and reads back as ticks: v1 and v2
+// segments (footer, block headers and directories, DateTime and TimeSpan
+// columns), WAL rows records of version 1 and catalog segment rows without
+// a version are converted as they are decoded — a DateTime rounded towards
+// minus infinity (order and block ranges are kept), a TimeSpan towards
+// zero. Everything written now is in ticks: v3 segments, rows records of
+// version 2, catalog rows of version 2. Each unit is fixed by a version
+// number that is authenticated where the data is (the footer and every
+// directory repeat the segment's version and must agree with it; the rows
+// record's version byte is inside the sealed WAL entry), so data cannot be
+// made to read in the other unit without failing authentication. A
+// catalog row is plaintext and carries its own version ("v"); a catalog
+// row in the wrong unit could at worst make a scan skip or visit a block
+// or retention keep or drop a segment, as any tampering with the catalog
+// could. Going back to a version that reads only nanoseconds is not
+// supported: it would misread the ticks.
+//
 // # Envelope format v1
 //
 //	[0:4]   magic "KSEN"
@@ -55,7 +86,9 @@
 //
 // # Block format v1 (see Block.marshal; WAL records and v1 segments)
 //
-// "KSBL", version 1, row count, min and max TimeGenerated, then per column
+// "KSBL", version 1, row count, min and max TimeGenerated (in the unit of
+// the container: ticks in WAL rows records of version 2, Unix nanoseconds
+// in rows records of version 1 and v1 segments), then per column
 // its name, type and encoded data (null bitmap; ints plain or delta zigzag
 // varints, whichever is smaller; floats as 8-byte IEEE 754; bools as a
 // bitmap; strings plain or with a dictionary when there are at most
@@ -63,13 +96,15 @@
 // inside the encrypted block. Every block must have a non-null DateTime
 // column TimeGenerated.
 //
-// # Block format v2 (segments of version 2; see block2.go and column2.go)
+// # Block format v2 (segments of versions 2 and 3; see block2.go and column2.go)
 //
 // A v2 block is a directory envelope (kind 4) followed by one sealed column
 // per column, so a query decrypts, decompresses and decodes only the columns
-// it needs, and a count reads only directories. The directory holds the row
-// count, time range and per column its name, type and sealed length; its
-// salt derives the block's one DEK (DESIGN.md: a DEK per block). Each column
+// it needs, and a count reads only directories. The directory holds its
+// version (the segment's: 3, whose times are ticks, or 2, whose times are
+// Unix nanoseconds), the row count, time range and per column its name,
+// type and sealed length; its salt derives the block's one DEK (DESIGN.md:
+// a DEK per block). Each column
 // is nonce ‖ AES-256-GCM ciphertext ‖ tag under that DEK, with AAD =
 // "kustodian/column/v1\x00" ‖ "KSEN" ‖ 1 ‖ 5 ‖ generation ‖ account ‖
 // segment id ‖ block index ‖ column index: a column swapped with another,
@@ -86,17 +121,20 @@
 // With up to 64 columns per block and blocks of up to 65536 rows, the
 // random-nonce count per DEK stays tiny.
 //
-// # Segment format (v2; v1 still read)
+// # Segment format (v3; v1 and v2 still read)
 //
-//	header  (24 bytes, plaintext): "KSSG", version 2, 3 zero bytes, segment id (16)
-//	blocks  v2 blocks (v1: sealed envelopes of kind 1), index 0, 1, 2, … back to back
-//	footer  sealed envelope of kind 2: "KSFT", version 2, workspace, table,
+//	header  (24 bytes, plaintext): "KSSG", version 3, 3 zero bytes, segment id (16)
+//	blocks  v2 blocks with directories of version 3 (v2: version 2; v1:
+//	        sealed envelopes of kind 1), index 0, 1, 2, … back to back
+//	footer  sealed envelope of kind 2: "KSFT", version 3, workspace, table,
 //	        block count, per block offset, length, directory length (v2
-//	        only), rows, min/max time (ns)
+//	        and v3), rows, min/max time (ticks; v1 and v2: Unix ns)
 //	trailer (16 bytes, plaintext): footer offset (8, BE), footer length (4, BE), "KSSE"
 //
-// The segment and footer versions must agree. New segments are always v2;
-// testdata holds a frozen v1 segment that every later version must open.
+// The segment, footer and directory versions must agree. v3 differs from
+// v2 only in the unit of its times. New segments are always v3; testdata
+// holds frozen v1 and v2 segments that every later version must open (and
+// read as ticks), and the v3 golden segment holds year 1 and year 9999.
 //
 // A segment is written to path+".tmp", fsynced, renamed into place and the
 // directory fsynced: it exists completely or not at all. The reader checks
@@ -111,8 +149,8 @@
 // # Plaintext metadata (a decision DESIGN.md leaves open)
 //
 // The catalog entry (SegmentMeta, BlockMeta) carries per-block and
-// per-segment min/max TimeGenerated, row counts, offsets and sizes in
-// plaintext, and the caller may store them so. This is accepted: it is time
+// per-segment min/max TimeGenerated (ticks), row counts, offsets and sizes
+// in plaintext, and the caller may store them so. This is accepted: it is time
 // and volume metadata, not content — the file system already reveals when
 // and how much was written (file times and sizes), and the catalog needs it
 // to prune queries by time and to apply retention (purging whole blocks and
@@ -178,10 +216,13 @@
 // A segment belongs to one account and one AEK generation.
 //
 // Append validates (equal lengths, TimeGenerated only in
-// Rows.TimeGenerated, no column whose type differs from the type already
-// known for the table in that account), encodes each Rows as one WAL record
-// (version byte 1, uvarint length + workspace, uvarint length + table, then
-// the block format above, uncompressed — the WAL compresses the record),
+// Rows.TimeGenerated, every datetime within Kusto's range, no column whose
+// type differs from the type already known for the table in that account),
+// encodes each Rows as one WAL rows record (version byte 2, uvarint length
+// + workspace, uvarint length + table, then the block format v1 above with
+// times in ticks, uncompressed — the WAL compresses the record; records of
+// version 1, written by earlier versions, hold Unix nanoseconds and are
+// converted on replay),
 // appends them as one group-committed WAL entry sealed under the account's
 // current generation (Keys.WriteAEK), and only then buffers them. Nil means
 // fsynced. An account that MoveAccount is moving away (or has moved) takes
@@ -191,13 +232,19 @@
 //
 //	store.account    {account}                        account id, WAL floor
 //	store.placement  {account}/{workspace}            the account holds data of the workspace
-//	store.segment    {account}/{ws}/{tableid}/{seg}   account, workspace, table id, segment id,
-//	                                                  generation, min/max time, rows, size,
+//	store.segment    {account}/{ws}/{tableid}/{seg}   "v":2, account, workspace, table id, segment id,
+//	                                                  generation, min/max time (ticks), rows, size,
 //	                                                  WAL floor of its flush (0 if moved from
 //	                                                  another account), per-block offset,
 //	                                                  length, rows, min/max time
 //	store.table      {account}/{ws}/{tableid}         sealed schema (below) and its generation
 //	store.wsdrop     {account}/{ws}                   tombstone: WAL sequence at DropWorkspace
+//
+// Segment rows written by earlier versions have no "v" and their times in
+// Unix nanoseconds; they are converted to ticks when the catalog is read
+// (a migration without a rewrite: no transaction, nothing to crash in the
+// middle of) and replaced, in ticks, when compaction or a move rewrites
+// their segment; retention and drops delete them as they are.
 //
 // The table id is hex(HMAC-SHA256(TableIDKey, workspace ‖ 0x00 ‖ table))[:32]
 // (128 bits). It hides table names from anyone without TableIDKey; an
@@ -254,7 +301,7 @@
 // Scan visits every account holding the workspace: catalog segments pruned
 // by segment and block time ranges, then frozen and live buffers; it reads
 // only TimeGenerated and the requested columns and filters rows to [TimeMin,
-// TimeMax). It takes its sources while holding the read locks of all
+// TimeMax) (compared in ticks, see Time). It takes its sources while holding the read locks of all
 // accounts together (in order of account name; if an account was created
 // meanwhile it starts again), so that a MoveAccount commit, which holds the
 // write locks of its two accounts, is wholly before or after it: every row

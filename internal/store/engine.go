@@ -84,8 +84,11 @@ type EngineOptions struct {
 	// moveBatchSegments bounds the segments of one MoveAccount batch; zero
 	// means moveBatchSegments (tests make batches small).
 	moveBatchSegments int
-	// segmentFormatV1 makes flushes write v1 segments (tests of upgrades).
-	segmentFormatV1 bool
+	// oldFormat, if set (segVersion1 or segVersion2), makes the engine
+	// write what earlier versions wrote: segments of that format, WAL
+	// records of version 1 and catalog rows of version 1, all with times
+	// in Unix nanoseconds (tests of upgrades).
+	oldFormat byte
 	// scanLocked, if set, is called by Scan after it has taken the sources
 	// of an account, with the locks of all accounts held (tests).
 	scanLocked func(account string)
@@ -333,9 +336,13 @@ func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
 		if err != nil {
 			return err
 		}
+		rec, err := marshalRowsRecord(nil, rows[i].Workspace, rows[i].Table, b, e.o.oldFormat != 0)
+		if err != nil {
+			return err
+		}
 		blocks = append(blocks, b)
 		keys = append(keys, tkey{rows[i].Workspace, rows[i].Table})
-		recs = append(recs, marshalRowsRecord(nil, rows[i].Workspace, rows[i].Table, b))
+		recs = append(recs, rec)
 	}
 	if len(recs) == 0 {
 		return nil

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kustodian/kustodian/internal/datetime"
 	"github.com/kustodian/kustodian/internal/meta"
 )
 
@@ -427,7 +428,7 @@ func (e *Engine) flushAccount(ctx context.Context, a *account) error {
 	}
 	a.mu.RUnlock()
 	err = e.o.Catalog.Update(ctx, func(tx meta.Tx) error {
-		if err := putSegmentsAndSchemas(ctx, tx, a, written, slices.Collect(maps.Values(tables))); err != nil {
+		if err := e.putSegmentsAndSchemas(ctx, tx, a, written, slices.Collect(maps.Values(tables))); err != nil {
 			return err
 		}
 		for _, ws := range doneTombs {
@@ -544,7 +545,7 @@ func (e *Engine) writeSegment(ctx context.Context, a *account, aek *AEK, id File
 	tid := e.tableID(k.ws, k.table)
 	path := a.segPath(id.String())
 	w, err := CreateSegment(e.fs, path, SegmentOptions{
-		Account: a.name, ID: id, Workspace: k.ws, Table: k.table, AEK: aek, formatV1: e.o.segmentFormatV1,
+		Account: a.name, ID: id, Workspace: k.ws, Table: k.table, AEK: aek, format: e.o.oldFormat,
 	})
 	if err != nil {
 		return nil, err
@@ -574,12 +575,12 @@ func (e *Engine) writeSegment(ctx context.Context, a *account, aek *AEK, id File
 // segmentEntry returns the catalog entry (not yet committed) of a segment
 // of a that was just written, with WALSeq seq.
 func (a *account) segmentEntry(ws, tid string, id FileID, m *SegmentMeta, seq uint64) *segEntry {
-	d := segmentDoc{Account: a.name, Workspace: ws, Table: tid, Segment: id.String(),
-		Generation: m.Generation, Min: m.MinTime.UnixNano(), Max: m.MaxTime.UnixNano(),
+	d := segmentDoc{Version: segDocTicks, Account: a.name, Workspace: ws, Table: tid, Segment: id.String(),
+		Generation: m.Generation, Min: m.MinTime, Max: m.MaxTime,
 		Rows: m.Rows, Size: m.Size, WALSeq: seq}
 	for _, bm := range m.Blocks {
 		d.Blocks = append(d.Blocks, blockDoc{Offset: bm.Offset, Length: bm.Length, Rows: bm.Rows,
-			Min: bm.MinTime.UnixNano(), Max: bm.MaxTime.UnixNano()})
+			Min: bm.MinTime, Max: bm.MaxTime})
 	}
 	return newSegEntry(a.key+"/"+ws+"/"+tid+"/"+d.Segment, id, d)
 }
@@ -589,15 +590,11 @@ func (a *account) segPath(id string) string {
 	return filepath.Join(a.segDir, id+segSuffix)
 }
 
-// window returns the number of the SegmentWindow that holds time t (Unix
-// ns), rounding towards minus infinity.
+// window returns the number of the SegmentWindow that holds time t
+// (ticks), rounding towards minus infinity: no overflow for any datetime,
+// year 1 and year 9999 included.
 func (e *Engine) window(t int64) int64 {
-	win := int64(e.o.SegmentWindow)
-	w := t / win
-	if t%win < 0 {
-		w--
-	}
-	return w
+	return datetime.Window(t, max(datetime.SpanTicks(e.o.SegmentWindow), 1))
 }
 
 // floorCommitted reads the account's WAL floor back from the catalog and

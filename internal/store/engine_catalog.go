@@ -14,9 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"time"
 
+	"github.com/kustodian/kustodian/internal/datetime"
 	"github.com/kustodian/kustodian/internal/meta"
 )
 
@@ -68,18 +69,68 @@ type blockDoc struct {
 	Max    int64 `json:"max"`
 }
 
+// Encodings of segmentDoc (its "v"). Rows written before ticks have no "v"
+// (version 1) and their times in Unix nanoseconds; they are converted to
+// ticks as they are read (segmentDoc.upgrade) and stay as they are in the
+// catalog until compaction, a move, retention or a drop replaces them.
+// Every row written now is version 2.
+const (
+	segDocNanos = 0 // version 1: "v" absent, times in Unix nanoseconds
+	segDocTicks = 2 // times in ticks
+)
+
 type segmentDoc struct {
+	Version    int        `json:"v,omitempty"` // segDocTicks; absent (0) in rows written in nanoseconds
 	Account    string     `json:"account"`
 	Workspace  string     `json:"workspace"`
 	Table      string     `json:"table"` // table id, never the name
 	Segment    string     `json:"segment"`
 	Generation uint32     `json:"generation"`
-	Min        int64      `json:"min"` // Unix ns, inclusive
-	Max        int64      `json:"max"` // Unix ns, inclusive
+	Min        int64      `json:"min"` // ticks, inclusive
+	Max        int64      `json:"max"` // ticks, inclusive
 	Rows       int        `json:"rows"`
 	Size       int64      `json:"size"`
 	WALSeq     uint64     `json:"walSeq"` // WAL floor the flush that wrote it committed; for a compacted segment the largest of its inputs; 0 for a moved segment
 	Blocks     []blockDoc `json:"blocks"`
+}
+
+// decodeSegmentDoc decodes a catalog row of either encoding and returns it
+// in ticks (Version segDocTicks).
+func decodeSegmentDoc(body []byte) (segmentDoc, error) {
+	var d segmentDoc
+	if err := json.Unmarshal(body, &d); err != nil {
+		return d, err
+	}
+	switch d.Version {
+	case segDocTicks:
+	case segDocNanos:
+		d.Version = segDocTicks
+		d.Min, d.Max = datetime.FromUnixNano(d.Min), datetime.FromUnixNano(d.Max)
+		for i := range d.Blocks {
+			b := &d.Blocks[i]
+			b.Min, b.Max = datetime.FromUnixNano(b.Min), datetime.FromUnixNano(b.Max)
+		}
+	default:
+		return d, fmt.Errorf("%w: segment row encoding %d", ErrUnknownVersion, d.Version)
+	}
+	return d, nil
+}
+
+// encodeSegmentDoc encodes a catalog row (in ticks) as version 2, or, when
+// nanos is set (an engine writing earlier formats for upgrade tests), as
+// version 1 in Unix nanoseconds.
+func encodeSegmentDoc(d segmentDoc, nanos bool) ([]byte, error) {
+	d.Version = segDocTicks
+	if nanos {
+		d.Version = segDocNanos
+		d.Min, d.Max = d.Min*datetime.NanosPerTick, d.Max*datetime.NanosPerTick
+		d.Blocks = slices.Clone(d.Blocks)
+		for i := range d.Blocks {
+			b := &d.Blocks[i]
+			b.Min, b.Max = b.Min*datetime.NanosPerTick, b.Max*datetime.NanosPerTick
+		}
+	}
+	return json.Marshal(d)
 }
 
 type tableDoc struct {
@@ -165,11 +216,20 @@ func putJSON(ctx context.Context, tx meta.Tx, kind, key string, v any) error {
 	return tx.PutDoc(ctx, kind, key, body)
 }
 
+// putSegment stores the catalog row of a segment in tx.
+func (e *Engine) putSegment(ctx context.Context, tx meta.Tx, s *segEntry) error {
+	body, err := encodeSegmentDoc(s.doc, e.o.oldFormat != 0)
+	if err != nil {
+		return err
+	}
+	return tx.PutDoc(ctx, kindSegment, s.key, body)
+}
+
 // putSegmentsAndSchemas stores the catalog rows of segs and the sealed
 // schemas tables of account a in tx: what a flush or a move commits.
-func putSegmentsAndSchemas(ctx context.Context, tx meta.Tx, a *account, segs []*segEntry, tables []tableDoc) error {
+func (e *Engine) putSegmentsAndSchemas(ctx context.Context, tx meta.Tx, a *account, segs []*segEntry, tables []tableDoc) error {
 	for _, s := range segs {
-		if err := putJSON(ctx, tx, kindSegment, s.key, s.doc); err != nil {
+		if err := e.putSegment(ctx, tx, s); err != nil {
 			return err
 		}
 	}
@@ -234,8 +294,10 @@ func (e *Engine) loadCatalog(ctx context.Context, a *account) error {
 		}
 		a.segs = a.segs[:0]
 		for _, d := range docs {
-			var sd segmentDoc
-			if err := json.Unmarshal(d.Body, &sd); err != nil {
+			sd, err := decodeSegmentDoc(d.Body)
+			if errors.Is(err, ErrUnknownVersion) {
+				return fmt.Errorf("segment doc %s: %w", d.Key, err)
+			} else if err != nil {
 				return fmt.Errorf("%w: segment doc %s: %v", ErrCorrupt, d.Key, err)
 			}
 			id, err := ParseFileID(sd.Segment)
@@ -336,5 +398,3 @@ func openSchema(aek *AEK, account, ws, tid string, sealed []byte) (schemaPlain, 
 	}
 	return s, nil
 }
-
-func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }

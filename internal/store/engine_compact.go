@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -378,15 +377,11 @@ func (e *Engine) commitCompaction(ctx context.Context, a *account, g compactGrou
 	if !allListed(a.segs, g.inputs) {
 		return false, false, nil
 	}
-	body, err := json.Marshal(out.doc)
-	if err != nil {
-		return false, false, fmt.Errorf("store: compact: %w", err)
-	}
 	// The output is written: finish the commit even if the caller is
 	// cancelled, rather than leave its outcome unknown.
 	ctx = context.WithoutCancel(ctx)
 	err = e.o.Catalog.Update(ctx, func(tx meta.Tx) error {
-		if err := tx.PutDoc(ctx, kindSegment, out.key, body); err != nil {
+		if err := e.putSegment(ctx, tx, out); err != nil {
 			return err
 		}
 		for _, s := range g.inputs {

@@ -122,19 +122,41 @@ func dumpRows(t testing.TB, e *Engine, ws, table string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bc := slices.Clone(b.Columns)
-		slices.SortFunc(bc, func(x, y Column) int { return strings.Compare(x.Name, y.Name) })
-		for r := range b.Rows {
-			var parts []string
-			for i := range bc {
-				c := &bc[i]
-				if c.Nulls != nil && c.Nulls[r] {
-					continue
-				}
-				parts = append(parts, c.Name+"="+cellString(c, r))
+		out = append(out, blockLines(b)...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// blockLines returns the rows of b as dumpRows renders them (unsorted).
+func blockLines(b *Block) []string {
+	var out []string
+	bc := slices.Clone(b.Columns)
+	slices.SortFunc(bc, func(x, y Column) int { return strings.Compare(x.Name, y.Name) })
+	for r := range b.Rows {
+		var parts []string
+		for i := range bc {
+			c := &bc[i]
+			if c.Nulls != nil && c.Nulls[r] {
+				continue
 			}
-			out = append(out, strings.Join(parts, ","))
+			parts = append(parts, c.Name+"="+cellString(c, r))
 		}
+		out = append(out, strings.Join(parts, ","))
+	}
+	return out
+}
+
+// rowsLines returns what dumpRows gives for a table that holds exactly rs.
+func rowsLines(t testing.TB, rs ...Rows) []string {
+	t.Helper()
+	var out []string
+	for i := range rs {
+		b, err := rs[i].block()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, blockLines(b)...)
 	}
 	slices.Sort(out)
 	return out
@@ -413,7 +435,7 @@ func TestCompactSchemaEvolution(t *testing.T) {
 		r := Rows{Workspace: testWS1, Table: secretTable, TimeGenerated: make([]int64, 4)}
 		id := Column{Name: "id_d", Type: TypeLong, Ints: make([]int64, 4)}
 		for i := range 4 {
-			r.TimeGenerated[i] = hour0.Add(time.Duration(id0+int64(i)) * time.Second).UnixNano()
+			r.TimeGenerated[i] = ticks(hour0.Add(time.Duration(id0+int64(i)) * time.Second))
 			id.Ints[i] = id0 + int64(i)
 		}
 		r.Columns = append(r.Columns, id)
@@ -498,7 +520,7 @@ func TestCompactTypeConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := &Block{Rows: 1, Columns: []Column{
-		{Name: TimeColumn, Type: TypeDateTime, Ints: []int64{hour0.UnixNano()}},
+		{Name: TimeColumn, Type: TypeDateTime, Ints: []int64{ticks(hour0)}},
 		{Name: "id_d", Type: TypeString, Strings: []string{"x"}},
 	}}
 	id, err := NewFileID(nil)

@@ -422,7 +422,7 @@ func (e *Engine) copySegment(ctx context.Context, src, dst *account, aek *AEK, i
 	if err != nil {
 		return fail(err)
 	}
-	if sm.Rows != in.doc.Rows || sm.MinTime.UnixNano() != in.doc.Min || sm.MaxTime.UnixNano() != in.doc.Max {
+	if sm.Rows != in.doc.Rows || sm.MinTime != in.doc.Min || sm.MaxTime != in.doc.Max {
 		e.fs.Remove(path)
 		return fmt.Errorf("%w: copy of segment %s of %s differs in rows or time range", ErrCorrupt, in.doc.Segment, src.name)
 	}
@@ -512,7 +512,7 @@ func (e *Engine) commitMove(ctx context.Context, src, dst *account, aek *AEK, b 
 				return err
 			}
 		}
-		if err := putSegmentsAndSchemas(ctx, tx, dst, b.outs, tables); err != nil {
+		if err := e.putSegmentsAndSchemas(ctx, tx, dst, b.outs, tables); err != nil {
 			return err
 		}
 		for _, ws := range newWS {

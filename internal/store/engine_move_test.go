@@ -642,7 +642,7 @@ func TestMoveAccountRefused(t *testing.T) {
 			fix:    func(_ *testing.T, env *testEnv, _ *Engine) { env.keys.setErr(moveTo, nil) }},
 		{name: "type conflict", contains: `column "level_s" is long in the target, string in the source`,
 			setup: func(t *testing.T, _ *testEnv, e *Engine) {
-				r := Rows{Workspace: testWS1, Table: secretTable, TimeGenerated: []int64{hour0.UnixNano()},
+				r := Rows{Workspace: testWS1, Table: secretTable, TimeGenerated: []int64{ticks(hour0)},
 					Columns: []Column{{Name: "id_d", Type: TypeLong, Ints: []int64{500}}, {Name: "level_s", Type: TypeLong, Ints: []int64{7}}}}
 				mustAppend(t, e, moveTo, r)
 				mustFlush(t, e)
@@ -654,7 +654,7 @@ func TestMoveAccountRefused(t *testing.T) {
 			}},
 		{name: "type conflict found at the commit", contains: `column "level_s" is long in the target, string in the source`,
 			during: func(t *testing.T, _ *testEnv, e *Engine) {
-				r := Rows{Workspace: testWS1, Table: secretTable, TimeGenerated: []int64{hour0.UnixNano()},
+				r := Rows{Workspace: testWS1, Table: secretTable, TimeGenerated: []int64{ticks(hour0)},
 					Columns: []Column{{Name: "id_d", Type: TypeLong, Ints: []int64{500}}, {Name: "level_s", Type: TypeLong, Ints: []int64{7}}}}
 				mustAppend(t, e, moveTo, r)
 			},

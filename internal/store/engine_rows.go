@@ -7,9 +7,10 @@ import (
 )
 
 // Rows is a columnar batch of rows of one workspace table. TimeGenerated
-// holds Unix nanoseconds; every column of Columns (not TimeGenerated itself)
-// has len(TimeGenerated) values in the slice of its type's physical form,
-// and Nulls is nil or has the same length.
+// holds ticks (package datetime), each within Kusto's range, as do the
+// values of DateTime columns; every column of Columns (not TimeGenerated
+// itself) has len(TimeGenerated) values in the slice of its type's physical
+// form, and Nulls is nil or has the same length.
 type Rows struct {
 	Workspace     string
 	Table         string
@@ -40,21 +41,40 @@ func (r *Rows) block() (*Block, error) {
 	return b, nil
 }
 
-const rowsRecordVersion = 1
+// WAL rows record versions: the same layout, the unit of the block's times
+// differs. Version 1 (written by earlier versions) holds Unix nanoseconds
+// and is converted to ticks on replay; version 2 holds ticks and is the only
+// one written.
+const (
+	rowsRecordVersion1 = 1
+	rowsRecordVersion2 = 2
+)
 
-// marshalRowsRecord encodes one WAL record: version byte 1, uvarint length +
-// workspace, uvarint length + table, then the block (format v1).
-func marshalRowsRecord(dst []byte, ws, table string, b *Block) []byte {
-	dst = append(dst, rowsRecordVersion)
+// marshalRowsRecord encodes one WAL record: version byte 2, uvarint length
+// + workspace, uvarint length + table, then the block (format v1, times in
+// ticks). With nanos set (an engine writing earlier formats for upgrade
+// tests) it writes version 1, times in Unix nanoseconds.
+func marshalRowsRecord(dst []byte, ws, table string, b *Block, nanos bool) ([]byte, error) {
+	version := byte(rowsRecordVersion2)
+	if nanos {
+		nb, err := b.nanosFromTicks()
+		if err != nil {
+			return nil, err
+		}
+		b, version = nb, rowsRecordVersion1
+	}
+	dst = append(dst, version)
 	dst = binary.AppendUvarint(dst, uint64(len(ws)))
 	dst = append(dst, ws...)
 	dst = binary.AppendUvarint(dst, uint64(len(table)))
 	dst = append(dst, table...)
-	return b.marshal(dst)
+	return b.marshal(dst), nil
 }
 
+// unmarshalRowsRecord decodes a WAL record of either version, with times in
+// ticks.
 func unmarshalRowsRecord(src []byte) (ws, table string, b *Block, err error) {
-	if len(src) == 0 || src[0] != rowsRecordVersion {
+	if len(src) == 0 || src[0] != rowsRecordVersion1 && src[0] != rowsRecordVersion2 {
 		return "", "", nil, fmt.Errorf("%w: WAL rows record version", ErrUnknownVersion)
 	}
 	d := &decoder{src: src[1:], ctx: "WAL rows record"}
@@ -66,6 +86,9 @@ func unmarshalRowsRecord(src []byte) (ws, table string, b *Block, err error) {
 	b, err = unmarshalBlock(d.src, nil)
 	if err != nil {
 		return "", "", nil, err
+	}
+	if src[0] == rowsRecordVersion1 {
+		b.ticksFromNanos()
 	}
 	if err := b.Validate(); err != nil {
 		return "", "", nil, fmt.Errorf("%w: WAL rows record: %v", ErrCorrupt, err)

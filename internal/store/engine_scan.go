@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kustodian/kustodian/internal/datetime"
 	"github.com/kustodian/kustodian/internal/meta"
 )
 
@@ -29,7 +30,8 @@ type ScanRequest struct {
 	// empty means only row counts (blocks carry TimeGenerated alone).
 	Columns []string
 	// TimeMin and TimeMax bound TimeGenerated to [TimeMin, TimeMax); a zero
-	// value leaves that side open.
+	// value leaves that side open. Any time.Time works, also one outside
+	// Kusto's datetime range (see datetime.Bound).
 	TimeMin, TimeMax time.Time
 }
 
@@ -63,10 +65,10 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 	it := &scanIter{st: &scanState{e: e}, min: math.MinInt64, max: math.MaxInt64, want: map[string]bool{}}
 	it.cleanup = runtime.AddCleanup(it, func(st *scanState) { st.close() }, it.st)
 	if !req.TimeMin.IsZero() {
-		it.min = req.TimeMin.UnixNano()
+		it.min = datetime.Bound(req.TimeMin)
 	}
 	if !req.TimeMax.IsZero() {
-		it.max = req.TimeMax.UnixNano()
+		it.max = datetime.Bound(req.TimeMax)
 	}
 	it.cols = []string{TimeColumn}
 	for _, c := range req.Columns {
@@ -434,7 +436,7 @@ func (e *Engine) TablesIn(ctx context.Context, account, workspace string) ([]Tab
 // removed when the iterator lets go of it. Buffered rows are not affected.
 // It returns the number of segments deleted.
 func (e *Engine) Retain(ctx context.Context, workspace string, before time.Time) (int, error) {
-	cut := before.UnixNano()
+	cut := datetime.Bound(before) // a row is older than before iff its ticks < cut
 	n := 0
 	for _, a := range e.accounts() {
 		a.mu.Lock()

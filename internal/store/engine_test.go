@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kustodian/kustodian/internal/datetime"
 	"github.com/kustodian/kustodian/internal/meta"
 	"github.com/kustodian/kustodian/internal/store/vfs"
 )
@@ -156,7 +157,7 @@ func testRows(ws, table string, id0 int64, n int, t0 time.Time, step time.Durati
 	lat := Column{Name: "latency_d", Type: TypeReal, Floats: make([]float64, n)}
 	ok := Column{Name: "ok_b", Type: TypeBool, Bools: make([]bool, n)}
 	for i := range n {
-		r.TimeGenerated[i] = t0.Add(time.Duration(i) * step).UnixNano()
+		r.TimeGenerated[i] = ticks(t0.Add(time.Duration(i) * step))
 		id.Ints[i] = id0 + int64(i)
 		sec.Strings[i] = fmt.Sprintf("%s-%d", secretValue, id0+int64(i))
 		if i%3 == 0 {
@@ -196,8 +197,8 @@ func scanIDs(t testing.TB, e *Engine, req ScanRequest) (map[int64]int, error) {
 			t.Fatalf("block without %s", TimeColumn)
 		}
 		for _, ts := range tc.Ints {
-			if !req.TimeMin.IsZero() && ts < req.TimeMin.UnixNano() || !req.TimeMax.IsZero() && ts >= req.TimeMax.UnixNano() {
-				t.Fatalf("row at %v outside [%v, %v)", time.Unix(0, ts).UTC(), req.TimeMin, req.TimeMax)
+			if !req.TimeMin.IsZero() && datetime.Time(ts).Before(req.TimeMin) || !req.TimeMax.IsZero() && !datetime.Time(ts).Before(req.TimeMax) {
+				t.Fatalf("row at %v outside [%v, %v)", datetime.Time(ts), req.TimeMin, req.TimeMax)
 			}
 		}
 		for _, c := range b.Columns {

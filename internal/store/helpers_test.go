@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kustodian/kustodian/internal/datetime"
 )
 
 var errTestRevoked = errors.New("test: key revoked")
@@ -48,6 +50,15 @@ func (k *testKeyring) AEK(_ context.Context, account string, gen uint32) (*AEK, 
 		return nil, fmt.Errorf("test: no AEK %s/%d", account, gen)
 	}
 	return aek, nil
+}
+
+// ticks returns t (within Kusto's range) in ticks.
+func ticks(t time.Time) int64 {
+	v, ok := datetime.FromTime(t)
+	if !ok {
+		panic(fmt.Sprintf("test time %v is outside Kusto's range", t))
+	}
+	return v
 }
 
 // detRand is a deterministic random source for tests.
@@ -138,7 +149,7 @@ func genBlock(rows []genRow) *Block {
 	st, by, lat := col("status_d", TypeLong), col("bytes_d", TypeLong), col("latency_ms_d", TypeReal)
 	st.Ints, by.Ints, lat.Floats = make([]int64, n), make([]int64, n), make([]float64, n)
 	for i := range rows {
-		tg.Ints[i] = rows[i].t.UnixNano()
+		tg.Ints[i] = ticks(rows[i].t)
 		st.Ints[i], by.Ints[i], lat.Floats[i] = rows[i].status, rows[i].bytes, rows[i].latency
 	}
 	return b

@@ -8,35 +8,47 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"time"
 
+	"github.com/kustodian/kustodian/internal/datetime"
 	"github.com/kustodian/kustodian/internal/store/vfs"
 )
 
+// Segment format versions. The footer and, from v2, every block directory
+// carry the same version number as the header; all three must agree.
+//
+//	v1  whole-block envelopes (block format v1), times in Unix nanoseconds
+//	v2  column envelopes (block format v2), times in Unix nanoseconds
+//	v3  as v2, times (DateTime and TimeSpan values, block and footer time
+//	    ranges) in ticks; the only version written
+//
+// v1 and v2 segments are still read: their times are converted to ticks as
+// they are decoded (datetime.FromUnixNano), so callers only ever see ticks.
 const (
 	segMagic       = "KSSG"
 	segVersion1    = 1
 	segVersion2    = 2
+	segVersion3    = 3
 	segHeaderSize  = 24
 	trailerMagic   = "KSSE"
 	trailerSize    = 16
 	footerMagic    = "KSFT"
 	footerVersion1 = 1
 	footerVersion2 = 2
+	footerVersion3 = 3
 	// maxFooterSize bounds the sealed footer a reader will load.
 	maxFooterSize = 64 << 20
 )
 
 // BlockMeta describes one block of a segment: where it is, how many rows it
-// has and the range of their TimeGenerated. DirLength is the length of a v2
-// block's directory envelope (zero in v1 segments).
+// has and the range of their TimeGenerated, in ticks. DirLength is the
+// length of a v2 or v3 block's directory envelope (zero in v1 segments).
 type BlockMeta struct {
 	Offset    int64
 	Length    int64
 	DirLength int64
 	Rows      int
-	MinTime   time.Time
-	MaxTime   time.Time
+	MinTime   int64
+	MaxTime   int64
 }
 
 // SegmentMeta describes a finished segment; it is the catalog entry the
@@ -50,8 +62,8 @@ type SegmentMeta struct {
 	Table      string
 	Size       int64
 	Rows       int
-	MinTime    time.Time
-	MaxTime    time.Time
+	MinTime    int64 // ticks, of TimeGenerated
+	MaxTime    int64 // ticks
 	Blocks     []BlockMeta
 }
 
@@ -71,10 +83,11 @@ type SegmentOptions struct {
 	Rand io.Reader
 	// NoCompression stores blocks without zstd (for measurements only).
 	NoCompression bool
-	// formatV1 writes the previous segment format (v1 header, whole-block
-	// envelopes, v1 footer), so that tests can check that segments written
-	// by earlier versions keep working. Only tests of this package set it.
-	formatV1 bool
+	// format, if not zero, writes an earlier segment format (segVersion1
+	// or segVersion2, times in Unix nanoseconds), so that tests can check
+	// that segments written by earlier versions keep working. Only tests
+	// of this package set it; zero writes the current format (v3).
+	format byte
 }
 
 // SegmentWriter writes one segment file. It writes to path+".tmp" and
@@ -104,6 +117,13 @@ func CreateSegment(fsys vfs.FS, path string, opts SegmentOptions) (*SegmentWrite
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
+	switch opts.format {
+	case 0:
+		opts.format = segVersion3
+	case segVersion1, segVersion2, segVersion3:
+	default:
+		return nil, fmt.Errorf("store: CreateSegment: unknown format %d", opts.format)
+	}
 	w := &SegmentWriter{fs: fsys, path: path, tmp: path + ".tmp", opts: opts}
 	f, err := fsys.Create(w.tmp)
 	if err != nil {
@@ -112,11 +132,7 @@ func CreateSegment(fsys vfs.FS, path string, opts SegmentOptions) (*SegmentWrite
 	w.f = f
 	hdr := make([]byte, 0, segHeaderSize)
 	hdr = append(hdr, segMagic...)
-	version := byte(segVersion2)
-	if opts.formatV1 {
-		version = segVersion1
-	}
-	hdr = append(hdr, version, 0, 0, 0)
+	hdr = append(hdr, opts.format, 0, 0, 0)
 	hdr = append(hdr, opts.ID[:]...)
 	if err := w.write(hdr); err != nil {
 		w.Abort()
@@ -142,7 +158,8 @@ func (w *SegmentWriter) binding(kind byte, index uint64) *binding {
 }
 
 // Append validates, encodes, compresses, seals and writes b as the next
-// block (format v2), and returns its metadata.
+// block (block format v2, times in ticks: a v3 segment), and returns its
+// metadata.
 func (w *SegmentWriter) Append(b *Block) (BlockMeta, error) {
 	if w.err != nil {
 		return BlockMeta{}, w.err
@@ -150,16 +167,32 @@ func (w *SegmentWriter) Append(b *Block) (BlockMeta, error) {
 	if err := b.Validate(); err != nil {
 		return BlockMeta{}, err
 	}
-	if w.opts.formatV1 {
-		return w.appendV1(b)
+	m := BlockMeta{Rows: b.Rows, MinTime: b.MinTime, MaxTime: b.MaxTime}
+	if w.opts.format != segVersion3 {
+		// An earlier format, for tests: the same block in nanoseconds.
+		nb, err := b.nanosFromTicks()
+		if err != nil {
+			return BlockMeta{}, err
+		}
+		b = nb
 	}
-	return w.appendV2(b)
+	var err error
+	if w.opts.format == segVersion1 {
+		err = w.appendV1(b, &m)
+	} else {
+		err = w.appendV2(b, &m)
+	}
+	if err != nil {
+		return BlockMeta{}, err
+	}
+	w.blocks = append(w.blocks, m)
+	return m, nil
 }
 
-// appendV1 writes b as a v1 block: the whole block in one envelope. Only
-// v1 segments hold such blocks; the writer produces them only for tests
-// (SegmentOptions.formatV1) of the v1 reader.
-func (w *SegmentWriter) appendV1(b *Block) (BlockMeta, error) {
+// appendV1 writes b as a v1 block: the whole block in one envelope, and
+// sets m's offset and length. Only v1 segments hold such blocks; the writer
+// produces them only for tests (SegmentOptions.format) of the v1 reader.
+func (w *SegmentWriter) appendV1(b *Block, m *BlockMeta) error {
 	var err error
 	w.raw = b.marshal(w.raw[:0])
 	codec := codecZstd
@@ -167,19 +200,14 @@ func (w *SegmentWriter) appendV1(b *Block) (BlockMeta, error) {
 		codec = codecNone
 	}
 	if w.body, err = compressBody(w.body[:0], w.raw, codec, false); err != nil {
-		return BlockMeta{}, err
+		return err
 	}
 	idx := uint64(len(w.blocks))
 	if w.sealed, err = sealEnvelope(w.sealed[:0], w.opts.Rand, w.opts.AEK, w.binding(kindBlock, idx), w.body); err != nil {
-		return BlockMeta{}, err
+		return err
 	}
-	m := BlockMeta{Offset: w.off, Length: int64(len(w.sealed)), Rows: b.Rows,
-		MinTime: time.Unix(0, b.MinTime).UTC(), MaxTime: time.Unix(0, b.MaxTime).UTC()}
-	if err := w.write(w.sealed); err != nil {
-		return BlockMeta{}, err
-	}
-	w.blocks = append(w.blocks, m)
-	return m, nil
+	m.Offset, m.Length = w.off, int64(len(w.sealed))
+	return w.write(w.sealed)
 }
 
 // Finish writes the sealed footer and the trailer, syncs the file, renames
@@ -196,14 +224,14 @@ func (w *SegmentWriter) Finish() (*SegmentMeta, error) {
 		Workspace: w.opts.Workspace, Table: w.opts.Table, Blocks: w.blocks}
 	for i, b := range w.blocks {
 		meta.Rows += b.Rows
-		if i == 0 || b.MinTime.Before(meta.MinTime) {
+		if i == 0 || b.MinTime < meta.MinTime {
 			meta.MinTime = b.MinTime
 		}
-		if i == 0 || b.MaxTime.After(meta.MaxTime) {
+		if i == 0 || b.MaxTime > meta.MaxTime {
 			meta.MaxTime = b.MaxTime
 		}
 	}
-	footer := marshalFooter(nil, meta, w.opts.formatV1)
+	footer := marshalFooter(nil, meta, w.opts.format)
 	sealed, err := sealEnvelope(nil, w.opts.Rand, w.opts.AEK, w.binding(kindFooter, 0), footer)
 	if err != nil {
 		return nil, err
@@ -252,54 +280,59 @@ func (w *SegmentWriter) Abort() error {
 	return err
 }
 
-// marshalFooter encodes the footer (format v2; v1 lacks the directory
-// length):
+// marshalFooter encodes the footer of a segment of format version (v3; v2
+// holds nanoseconds instead of ticks; v1 also lacks the directory length):
 //
-//	magic "KSFT", version 2
+//	magic "KSFT", version 3
 //	uvarint length + workspace, uvarint length + table
 //	uvarint block count
 //	per block: uvarint offset, uvarint length, uvarint directory length,
-//	           uvarint rows, varint min time, varint max time (Unix ns)
-func marshalFooter(dst []byte, m *SegmentMeta, v1 bool) []byte {
+//	           uvarint rows, varint min time, varint max time (ticks)
+//
+// m's times are ticks; for v1 and v2 (written only by tests) they have
+// already been checked to fit nanoseconds (Block.nanosFromTicks).
+func marshalFooter(dst []byte, m *SegmentMeta, version byte) []byte {
 	dst = append(dst, footerMagic...)
-	if v1 {
-		dst = append(dst, footerVersion1)
-	} else {
-		dst = append(dst, footerVersion2)
-	}
+	dst = append(dst, version) // footer versions are segment versions
 	dst = binary.AppendUvarint(dst, uint64(len(m.Workspace)))
 	dst = append(dst, m.Workspace...)
 	dst = binary.AppendUvarint(dst, uint64(len(m.Table)))
 	dst = append(dst, m.Table...)
 	dst = binary.AppendUvarint(dst, uint64(len(m.Blocks)))
+	unit := int64(1)
+	if version != footerVersion3 {
+		unit = datetime.NanosPerTick
+	}
 	for _, b := range m.Blocks {
 		dst = binary.AppendUvarint(dst, uint64(b.Offset))
 		dst = binary.AppendUvarint(dst, uint64(b.Length))
-		if !v1 {
+		if version != footerVersion1 {
 			dst = binary.AppendUvarint(dst, uint64(b.DirLength))
 		}
 		dst = binary.AppendUvarint(dst, uint64(b.Rows))
-		dst = binary.AppendVarint(dst, b.MinTime.UnixNano())
-		dst = binary.AppendVarint(dst, b.MaxTime.UnixNano())
+		dst = binary.AppendVarint(dst, b.MinTime*unit)
+		dst = binary.AppendVarint(dst, b.MaxTime*unit)
 	}
 	return dst
 }
 
 // unmarshalFooter decodes a footer of a segment of version segVersion; the
-// footer's version must match it.
+// footer's version must match it. Times come back in ticks, converted from
+// the nanoseconds of v1 and v2 footers.
 func unmarshalFooter(src []byte, segVersion byte, m *SegmentMeta) error {
 	if len(src) < 5 || string(src[:4]) != footerMagic {
 		return fmt.Errorf("%w: footer: bad magic", ErrCorrupt)
 	}
-	want := byte(footerVersion1)
-	if segVersion == segVersion2 {
-		want = footerVersion2
-	}
-	if src[4] != footerVersion1 && src[4] != footerVersion2 {
+	want := segVersion // footer versions are segment versions
+	if src[4] != footerVersion1 && src[4] != footerVersion2 && src[4] != footerVersion3 {
 		return fmt.Errorf("%w: footer version %d", ErrUnknownVersion, src[4])
 	}
 	if src[4] != want {
 		return fmt.Errorf("%w: footer version %d in a segment of version %d", ErrCorrupt, src[4], segVersion)
+	}
+	times := func(v int64) int64 { return v }
+	if want != footerVersion3 {
+		times = datetime.FromUnixNano
 	}
 	d := &decoder{src: src[5:], ctx: "footer"}
 	m.Workspace = string(d.bytes(d.uvarint()))
@@ -310,12 +343,12 @@ func unmarshalFooter(src []byte, segVersion byte, m *SegmentMeta) error {
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		b := BlockMeta{Offset: int64(d.uvarint()), Length: int64(d.uvarint())}
-		if want == footerVersion2 {
+		if want != footerVersion1 {
 			b.DirLength = int64(d.uvarint())
 		}
 		b.Rows = int(d.uvarint())
-		b.MinTime = time.Unix(0, d.varint()).UTC()
-		b.MaxTime = time.Unix(0, d.varint()).UTC()
+		b.MinTime = times(d.varint())
+		b.MaxTime = times(d.varint())
 		m.Blocks = append(m.Blocks, b)
 	}
 	if d.err == nil && len(d.src) != 0 {
@@ -377,7 +410,7 @@ func (s *Segment) load(ctx context.Context, id FileID) error {
 	if string(hdr[:4]) != segMagic {
 		return fmt.Errorf("%w: not a segment (bad magic)", ErrCorrupt)
 	}
-	if hdr[4] != segVersion1 && hdr[4] != segVersion2 {
+	if hdr[4] != segVersion1 && hdr[4] != segVersion2 && hdr[4] != segVersion3 {
 		return fmt.Errorf("%w: segment version %d", ErrUnknownVersion, hdr[4])
 	}
 	s.version = hdr[4]
@@ -423,7 +456,7 @@ func (s *Segment) load(ctx context.Context, id FileID) error {
 	next := int64(segHeaderSize)
 	for i, b := range m.Blocks {
 		minLen := int64(envOverhead)
-		if s.version == segVersion2 {
+		if s.version != segVersion1 {
 			minLen = b.DirLength
 			if b.DirLength < envOverhead || b.DirLength > b.Length {
 				return fmt.Errorf("%w: footer entry %d is inconsistent", ErrCorrupt, i)
@@ -434,10 +467,10 @@ func (s *Segment) load(ctx context.Context, id FileID) error {
 		}
 		next += b.Length
 		m.Rows += b.Rows
-		if i == 0 || b.MinTime.Before(m.MinTime) {
+		if i == 0 || b.MinTime < m.MinTime {
 			m.MinTime = b.MinTime
 		}
-		if i == 0 || b.MaxTime.After(m.MaxTime) {
+		if i == 0 || b.MaxTime > m.MaxTime {
 			m.MaxTime = b.MaxTime
 		}
 	}
@@ -458,7 +491,7 @@ func (s *Segment) ReadBlock(ctx context.Context, i int, cols []string) (*Block, 
 	if i < 0 || i >= len(s.meta.Blocks) {
 		return nil, fmt.Errorf("store: segment %s has no block %d", s.meta.ID, i)
 	}
-	if s.version == segVersion2 {
+	if s.version != segVersion1 {
 		b, err := s.readBlockV2(ctx, i, cols)
 		if err != nil {
 			return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
@@ -493,7 +526,8 @@ func (s *Segment) ReadBlock(ctx context.Context, i int, cols []string) (*Block, 
 	if err != nil {
 		return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
 	}
-	if b.Rows != bm.Rows || b.MinTime != bm.MinTime.UnixNano() || b.MaxTime != bm.MaxTime.UnixNano() {
+	b.ticksFromNanos() // v1 segments hold nanoseconds
+	if b.Rows != bm.Rows || b.MinTime != bm.MinTime || b.MaxTime != bm.MaxTime {
 		return nil, fmt.Errorf("store: segment %s block %d: %w: block header disagrees with footer", s.meta.ID, i, ErrCorrupt)
 	}
 	return b, nil

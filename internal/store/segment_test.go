@@ -21,13 +21,20 @@ type segFixture struct {
 
 func writeTestSegment(t *testing.T, fsys *vfs.MemFS, kr *testKeyring, account, path string, seed uint64, nblocks, rows int) *segFixture {
 	t.Helper()
+	return writeTestSegmentFormat(t, fsys, kr, account, path, seed, nblocks, rows, 0)
+}
+
+// writeTestSegmentFormat is writeTestSegment in a given format (0: the
+// current one).
+func writeTestSegmentFormat(t *testing.T, fsys *vfs.MemFS, kr *testKeyring, account, path string, seed uint64, nblocks, rows int, format byte) *segFixture {
+	t.Helper()
 	aek, err := kr.AEK(context.Background(), account, 1)
 	if err != nil {
 		aek = kr.add(t, account, 1, byte(len(account)))
 	}
 	id, _ := NewFileID(detRand(seed))
 	fx := &segFixture{fs: fsys, kr: kr, id: id, path: path}
-	w, err := CreateSegment(fsys, path, SegmentOptions{Account: account, ID: id, Workspace: "ws-1", Table: "App_CL", AEK: aek, Rand: detRand(seed + 1)})
+	w, err := CreateSegment(fsys, path, SegmentOptions{Account: account, ID: id, Workspace: "ws-1", Table: "App_CL", AEK: aek, Rand: detRand(seed + 1), format: format})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +95,7 @@ func TestSegmentRoundTrip(t *testing.T) {
 		}
 		m := s.Meta()
 		if m.Rows != tc.blocks*tc.rows || m.Workspace != "ws-1" || m.Table != "App_CL" || !reflect.DeepEqual(m.Blocks, fx.meta.Blocks) ||
-			!m.MinTime.Equal(fx.meta.MinTime) || !m.MaxTime.Equal(fx.meta.MaxTime) || m.Size != fx.meta.Size {
+			m.MinTime != fx.meta.MinTime || m.MaxTime != fx.meta.MaxTime || m.Size != fx.meta.Size {
 			t.Fatalf("meta from file %+v differs from writer's %+v", m, fx.meta)
 		}
 		sel, err := s.ReadBlock(context.Background(), 0, []string{"status_d", TimeColumn})
@@ -103,15 +110,20 @@ func TestSegmentRoundTrip(t *testing.T) {
 }
 
 func TestSegmentTamperEveryByte(t *testing.T) {
-	fsys := newFS(t)
-	fx := writeTestSegment(t, fsys, newTestKeyring(), "acct", "/seg/a.seg", 2, 3, 20)
-	orig, _ := fsys.ReadFile(fx.path)
-	for i := range orig {
-		bad := bytes.Clone(orig)
-		bad[i] ^= 0x40
-		_ = fsys.WriteFile(fx.path, bad)
-		if _, err := readAll(fsys, fx, "acct"); err == nil {
-			t.Fatalf("flipping byte %d of %d went unnoticed", i, len(orig))
+	for _, format := range []byte{segVersion1, segVersion2, segVersion3} {
+		fsys := newFS(t)
+		fx := writeTestSegmentFormat(t, fsys, newTestKeyring(), "acct", "/seg/a.seg", 2, 3, 20, format)
+		orig, _ := fsys.ReadFile(fx.path)
+		if orig[4] != format {
+			t.Fatalf("wrote version %d, want %d", orig[4], format)
+		}
+		for i := range orig {
+			bad := bytes.Clone(orig)
+			bad[i] ^= 0x40
+			_ = fsys.WriteFile(fx.path, bad)
+			if _, err := readAll(fsys, fx, "acct"); err == nil {
+				t.Fatalf("v%d: flipping byte %d of %d went unnoticed", format, i, len(orig))
+			}
 		}
 	}
 }
@@ -122,6 +134,8 @@ func TestSegmentTamper(t *testing.T) {
 	fx := writeTestSegment(t, fsys, kr, "acct", "/seg/a.seg", 3, 3, 50)
 	other := writeTestSegment(t, fsys, kr, "acct-b", "/seg/b.seg", 3, 3, 50) // same id and layout, other account
 	sameAcct := writeTestSegment(t, fsys, kr, "acct", "/seg/c.seg", 5, 3, 50)
+	v2 := writeTestSegmentFormat(t, fsys, kr, "acct", "/seg/d.seg", 3, 3, 50, segVersion2) // same id as fx
+	v2Bytes, _ := fsys.ReadFile(v2.path)
 	orig, _ := fsys.ReadFile(fx.path)
 	otherBytes, _ := fsys.ReadFile(other.path)
 	sameBytes, _ := fsys.ReadFile(sameAcct.path)
@@ -157,8 +171,12 @@ func TestSegmentTamper(t *testing.T) {
 		{"truncated mid block", orig[:m.Blocks[1].Offset+10]},
 		{"empty", nil},
 		{"appended garbage", append(bytes.Clone(orig), 0)},
-		{"version 1 claimed", func() []byte { d := bytes.Clone(orig); d[4] = 1; return d }()},
-		{"version 3", func() []byte { d := bytes.Clone(orig); d[4] = 3; return d }()},
+		{"version 1 claimed", func() []byte { d := bytes.Clone(orig); d[4] = segVersion1; return d }()},
+		// Ticks read as nanoseconds would be wrong by a factor of 100: the
+		// authenticated footer and directories carry the version too.
+		{"version 2 claimed", func() []byte { d := bytes.Clone(orig); d[4] = segVersion2; return d }()},
+		{"version 2 segment claimed as version 3", func() []byte { d := bytes.Clone(v2Bytes); d[4] = segVersion3; return d }()},
+		{"version 4", func() []byte { d := bytes.Clone(orig); d[4] = 4; return d }()},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

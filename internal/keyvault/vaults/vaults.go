@@ -249,8 +249,8 @@ func parseSpec(body arm.Object, full bool) (*spec, error) {
 		}
 		s.location = canon
 	}
-	if s.tags, _, err = body.StringMap("tags"); err != nil {
-		return nil, bad(err)
+	if s.tags, _, err = body.Tags(); err != nil {
+		return nil, err
 	}
 	s.hasTags = body.Has("tags")
 	props, ok, err := body.Object("properties")
