@@ -5,8 +5,9 @@
 // A Pool is a budget of units — bytes of request bodies in flight, bytes of
 // decoded batches in flight, query slots — that requests acquire before the
 // costly work and release after it. A request that does not fit waits at
-// most Options.MaxWait, in arrival order, and is then refused with an
-// *Error that says why and when to retry:
+// most Options.MaxWait, in arrival order (at most Options.MaxWaiting of
+// them), and is then refused with an *Error that says why and when to
+// retry:
 //
 //   - ReasonClient: the client (a workspace, a principal) already holds its
 //     share of the pool (Options.ClientShare); others may go on. HTTP 429.

@@ -123,6 +123,10 @@ type Options struct {
 	// MaxWait is how long Acquire waits for room before refusing; zero
 	// refuses at once.
 	MaxWait time.Duration
+	// MaxWaiting bounds the requests waiting at once; one more is refused
+	// at once as if its wait had ended. Zero means no bound (the wait is
+	// still bounded in time).
+	MaxWaiting int
 	// RetryAfter is suggested to refused clients; zero means one second.
 	RetryAfter time.Duration
 	// Clock supplies the wait's timer; nil means the real clock.
@@ -235,7 +239,7 @@ func (p *Pool) Acquire(ctx context.Context, client string, n int64) (*Grant, err
 		p.admitted.Add(1)
 		return &Grant{p: p, client: client, n: n}, nil
 	}
-	if p.o.MaxWait <= 0 {
+	if p.o.MaxWait <= 0 || p.o.MaxWaiting > 0 && len(p.waiters) >= p.o.MaxWaiting {
 		reason := p.blockerLocked(client, n)
 		p.mu.Unlock()
 		return nil, p.refuse(reason, n, p.limitOf(reason), nil)

@@ -230,6 +230,23 @@ func TestPoolWaits(t *testing.T) {
 	})
 }
 
+// A bounded queue refuses at once when it is full (the query surface's
+// "at most N queries wait for a slot").
+func TestPoolMaxWaiting(t *testing.T) {
+	clk := newFakeClock()
+	p := New(Options{Capacity: 1, MaxWait: time.Minute, MaxWaiting: 1, Clock: clk})
+	a, _ := p.Acquire(context.Background(), "a", 1)
+	w := acquireAsync(p, context.Background(), "b", 1)
+	clk.waitTimer(t)
+	if _, err := p.Acquire(context.Background(), "c", 1); !errors.Is(err, ErrSaturated) {
+		t.Fatalf("a full queue admitted a waiter: %v", err)
+	}
+	a.Release()
+	if r := <-w; r.err != nil {
+		t.Fatal(r.err)
+	}
+}
+
 func TestGrantResize(t *testing.T) {
 	clk := newFakeClock()
 	p := New(Options{Capacity: 10, ClientShare: 8, MaxWait: time.Minute, Clock: clk})
