@@ -287,15 +287,15 @@ func (s *Server) init(ctx context.Context) error {
 		Batches: s.pools.add(s.admissionOptions("ingest_batches", cfg.IngestBatchBytes)),
 		Replay:  replay,
 	})))
-	var queries *query.Handler
-	observeQuery := s.registerQueryMetrics(cfg.QueryLimits, func() *query.Handler { return queries })
-	queries = query.New(query.Options{
+	observeQuery := s.registerQueryMetrics(cfg.QueryLimits)
+	queries := query.New(query.Options{
 		Verify: ids.Verify, Audience: QueryAudience, Log: log, Observe: observeQuery,
 		Authorize: func(ctx context.Context, principalID, action, scope string) error {
 			return authz.Check(ctx, principalID, action, scope)
 		},
 		Workspace: s.queryWorkspace,
 		Limits:    cfg.QueryLimits,
+		Slots:     s.pools.add(query.SlotOptions(cfg.QueryLimits)),
 	})
 	mux.Handle("/v1/", s.instrument("query", queries))
 	mux.Handle("/admin/", s.instrument("admin", &adminHandler{ids: ids, kv: kv, keys: s.keys, refresh: s.refreshKeys, compact: s.compact, operator: boot.ObjectID, now: time.Now}))
