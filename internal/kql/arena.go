@@ -78,6 +78,7 @@ type arena struct {
 	// consts holds constants expanded to vectors, for the whole run: they
 	// are not scratch, so that a release cannot reclaim them.
 	consts map[*constNode]*Vector
+	env    *runEnv // the run's context, source and caches (pipeline.go)
 	b      *budget
 	op     string // the operator at work, named in memory LimitErrors
 	// failed is where allocation stood when the budget ran out: from then

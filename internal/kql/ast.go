@@ -1,9 +1,12 @@
 package kql
 
 // Query is a parsed KQL query: a tabular source followed by a pipeline of
-// operators.
+// operators, after the let statements that name values for it. A
+// parenthesised subquery is also a Query (without lets).
 type Query struct {
+	Lets      []*LetStmt // let statements, in order (let.go)
 	Source    *TableRef
+	Input     Tabular // when not nil, the source is this instead of a table (sources.go)
 	Operators []Operator
 }
 

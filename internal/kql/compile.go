@@ -50,24 +50,27 @@ type column struct {
 
 // compiler performs semantic analysis of one query.
 type compiler struct {
-	ctx   context.Context
-	now   int64
-	scope []column
-	index map[string]int // slot by name in scope, built on demand
-	refs  map[int]bool   // slots of scope referenced by the current expression(s)
-	work  int            // expressions compiled, for polling ctx
-	cells int            // columns of the schemas produced so far
-	folds arena          // scratch for constant folding
+	ctx     context.Context
+	now     int64
+	scope   []column
+	index   map[string]int // slot by name in scope, built on demand
+	indexed []column       // the scope index was built for
+	refs    map[int]bool   // slots of scope referenced by the current expression(s)
+	work    int            // expressions compiled, for polling ctx
+	cells   int            // columns of the schemas produced so far
+	folds   arena          // scratch for constant folding
+	env     *letEnv        // let bindings and sub-plans (let.go)
 }
 
-// Compile resolves the query against the catalog, checks types and builds
-// an executable plan. Errors attributable to the query are *Error of kind
-// SemanticError; catalog failures other than ErrTableNotFound are returned
-// wrapped. Compile takes time and memory roughly linear in the query's
-// length; a query too large or deep for that is a SemanticError (see the
-// package documentation). A ctx that expires stops it with a LimitTime
+// compileTable compiles a query whose source is the table q.Source names
+// (Compile, in let.go, handles the other sources and the let statements).
+// Errors attributable to the query are *Error of kind SemanticError;
+// catalog failures other than ErrTableNotFound are returned wrapped. It
+// takes time and memory roughly linear in the query's length; a query too
+// large or deep for that is a SemanticError (see the package
+// documentation). A ctx that expires stops it with a LimitTime
 // *LimitError; a cancelled one, with ctx.Err().
-func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, error) {
+func compileTable(ctx context.Context, q *Query, cat Catalog, opts Options, env *letEnv) (*Plan, error) {
 	if q == nil || q.Source == nil {
 		return nil, errors.New("kql: Compile of an empty query")
 	}
@@ -90,6 +93,7 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	for _, col := range schema.Columns {
 		c.scope = append(c.scope, column{col.Name, col.Type})
 	}
+	c.env = env
 	p := &Plan{table: schema, input: c.scope, limits: opts.Limits.withDefaults()}
 
 	// The request timespan is an implicit first where clause. Bounds
@@ -141,7 +145,10 @@ func sameColumns(x, y []column) bool {
 }
 
 func (c *compiler) lookup(name string) int {
-	if c.index == nil {
+	// The index belongs to one scope: operators (and the let, join and
+	// union compilers) replace c.scope as they go.
+	if c.index == nil || len(c.indexed) != len(c.scope) || (len(c.scope) > 0 && &c.indexed[0] != &c.scope[0]) {
+		c.indexed = c.scope
 		c.index = make(map[string]int, len(c.scope))
 		for i := len(c.scope) - 1; i >= 0; i-- {
 			c.index[c.scope[i].name] = i
@@ -252,7 +259,7 @@ func (c *compiler) operator(op Operator) (stage, error) {
 	case *SummarizeOp:
 		return c.summarize(op)
 	}
-	return nil, semanticErr(op.Pos(), "unsupported operator %T", op)
+	return c.operatorMore(op) // operators_compile.go
 }
 
 // count evaluates the constant row count of take or top.
@@ -374,6 +381,9 @@ func (c *compiler) project(cols []NamedExpr, extend bool) (stage, error) {
 }
 
 func (c *compiler) summarize(op *SummarizeOp) (stage, error) {
+	if needsSummarizeMore(op) {
+		return c.summarizeMore(op) // aggs_more.go: arg_max(x, *), expressions over aggregates
+	}
 	st := &summarizeStage{}
 	taken := newNames()
 	auto := 0
@@ -431,6 +441,9 @@ var aggregateNames = map[string]bool{
 func isAggregate(name string) bool { return aggregateNames[name] }
 
 func (c *compiler) aggregate(call *CallExpr) (aggSpec, error) {
+	if spec, ok, err := c.aggregateMore(call); ok {
+		return spec, err // aggs_more.go
+	}
 	want := 1
 	if call.Name == "count" {
 		want = 0
@@ -496,7 +509,7 @@ func (c *compiler) expr(e Expr) (cexpr, error) {
 	case *Ident:
 		slot := c.lookup(e.Name)
 		if slot < 0 {
-			return nil, semanticErr(e.At, "Failed to resolve scalar expression named '%s'", e.Name)
+			return c.identMore(e) // let.go: let-bound names
 		}
 		c.refs[slot] = true
 		return &colRef{slot: slot, t: c.scope[slot].t, name: e.Name}, nil
@@ -523,7 +536,7 @@ func (c *compiler) expr(e Expr) (cexpr, error) {
 	case *BetweenExpr:
 		return c.between(e)
 	}
-	return nil, semanticErr(e.Pos(), "unsupported expression %T", e)
+	return c.exprMore(e) // exprs_compile.go
 }
 
 var cmpOps = map[string]cmpOp{
@@ -558,6 +571,9 @@ func (c *compiler) binary(e *BinaryExpr) (cexpr, error) {
 	r, err := c.expr(e.Right)
 	if err != nil {
 		return nil, err
+	}
+	if x, ok, err := c.binaryMore(e, &l, &r); ok {
+		return x, err // exprs_compile.go: dynamic and mixed-type operands, more operators
 	}
 	lt, rt := l.typ(), r.typ()
 	if op, ok := cmpOps[e.Op]; ok {
@@ -809,6 +825,9 @@ func (c *compiler) arith(e *BinaryExpr, l, r cexpr) (cexpr, error) {
 }
 
 func (c *compiler) in(e *InExpr) (cexpr, error) {
+	if x, ok, err := c.inMore(e); ok {
+		return x, err // exprs_compile.go: subqueries, dynamic arrays, mixed types
+	}
 	x, err := c.expr(e.X)
 	if err != nil {
 		return nil, err
@@ -929,6 +948,9 @@ func (c *compiler) call(e *CallExpr) (cexpr, error) {
 		"isnull": {1, 1}, "isnotnull": {1, 1}, "isempty": {1, 1}, "isnotempty": {1, 1},
 		"not": {1, 1}, "tolower": {1, 1}, "toupper": {1, 1}, "strlen": {1, 1},
 	}
+	if x, ok, err := c.callMore(e); ok {
+		return x, err // funcs.go: let functions and the function registry
+	}
 	ar, ok := arity[e.Name]
 	if !ok {
 		return nil, semanticErr(e.At, "Unknown function: '%s'", e.Name)
@@ -1009,6 +1031,9 @@ func (c *compiler) bin(e *CallExpr, args []cexpr) (cexpr, error) {
 // fold evaluates an expression whose operands are all constants. As the
 // operands were folded first, looking at them suffices.
 func (c *compiler) fold(e cexpr) cexpr {
+	if !foldable(e) {
+		return e
+	}
 	var kids [4]cexpr
 	for _, k := range operands(e, kids[:0]) {
 		if _, ok := k.(*constNode); !ok {
@@ -1054,5 +1079,5 @@ func operands(e cexpr, dst []cexpr) []cexpr {
 	case *strFunc:
 		return append(dst, e.x)
 	}
-	return dst
+	return operandsMore(e, dst) // funcs.go
 }

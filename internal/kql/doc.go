@@ -18,52 +18,107 @@
 //
 // # Supported language
 //
-// A query is a table name (T or ['T']) followed by operators:
+// A query is let statements followed by a tabular expression:
+//
+//	let n = 5;                              scalar let (folds to a constant)
+//	let T = Table | where ...;              tabular let (a sub-plan per use)
+//	let M = materialize(T | ...);           computed once per run
+//	let f = (a: string, b: long = 5, U: (*)) { ... };   let function
+//
+// A tabular expression is a source and operators. Sources: a table name
+// (T or ['T']), a let name, f(args), (subquery), datatable(c: type, ...)
+// [values], print [name =] expr, ..., range x from a to b step s,
+// union [withsource=C] [isfuzzy=true] [kind=inner] A, (B | ...), and
+// materialize(...). Operators:
 //
 //	where / filter   predicate
-//	take / limit     N
+//	take / limit     N                      (sample N takes N rows too)
 //	count
 //	project          col, name = expr, ...
 //	extend           name = expr, ...       (replaces a column of the same name)
+//	project-away     col, pattern*, ...     (also project-keep, project-reorder)
+//	project-rename   new = old, ...
+//	distinct         col, ... | *
 //	sort / order by  expr [asc|desc] [nulls first|last], ...   (default desc)
 //	top N by         expr [asc|desc], ...
-//	summarize        [name =] agg(...), ... [by [name =] expr, ...]
+//	summarize        [hint.x=y] [name =] agg(...), ... [by [name =] expr, ...]
+//	join             [kind=innerunique|inner|leftouter|rightouter|fullouter|
+//	                 leftanti|rightanti|leftsemi|rightsemi] (right) on a, $left.x == $right.y
+//	lookup           [kind=leftouter|inner] (right) on a
+//	union            A, (B | ...)
+//	mv-expand        [bagexpansion=array] [with_itemindex=i] [name =] expr [to typeof(t)], ... [limit N]
+//	parse / parse-where [kind=simple|regex] expr with * "lit" col [: type] ...
+//	render           kind [with (prop = value, ...)]   (recorded: Plan.Render)
+//	serialize, as    accepted; rows unchanged
 //
-// Aggregates: count(), countif(p), sum(x), avg(x), min(x), max(x),
-// dcount(x) (exact). Scalar functions: ago(), now(), bin()/floor(),
-// isnull(), isnotnull(), isempty(), isnotempty(), not(), tolower(),
-// toupper(), strlen().
+// Aggregates: count(), count(x), countif(p), sum, avg, min, max, dcount
+// (exact), sumif, avgif, minif, maxif, dcountif, take_any/any, make_set,
+// make_list (with a size limit), make_bag, make_set_if, make_list_if,
+// percentile, percentiles (exact, nearest rank), stdev, stdevp, variance,
+// variancep, arg_max and arg_min (with * or columns), and expressions over
+// aggregates (round(avg(x), 2), 100 * countif(p) / count()).
+//
+// Scalar functions, in a registry by category (funcs*.go): ago(), now(),
+// bin()/floor(), isnull(), isnotnull(), isempty(), isnotempty(), not(),
+// tolower(), toupper(), strlen(); conversion: tostring, toint, tolong,
+// todouble/toreal, tobool, toguid, todynamic/parse_json; string: strcat,
+// strcat_array, split, substring, replace_string, replace_regex, trim,
+// trim_start, trim_end, indexof, countof, extract, extract_all, parse_url,
+// base64_encode_tostring, base64_decode_tostring, url_encode, url_decode,
+// reverse, strrep; conditional and math: iff/iif, case, coalesce, max_of,
+// min_of, round, abs, sqrt, pow, log, log10, log2, exp, ceiling; dynamic:
+// pack/bag_pack, pack_array, array_length, bag_keys, gettype,
+// set_has_element, array_sort_asc; toscalar(tabular).
 //
 // Operators: arithmetic + - * / % on numbers and on datetime/timespan
 // where Kusto defines them; comparisons == != <> < <= > >= and the
 // case-insensitive =~ !~; and, or; string operators has, contains,
-// startswith, endswith, their negations (!has ...) and case-sensitive
-// forms (has_cs ...), all case-insensitive by default as in Kusto; has
-// matches whole terms (runs of ASCII letters and digits; non-ASCII bytes
-// count as term characters); in, !in, in~ over constant lists; between
-// and !between, inclusive, including datetime between (start .. timespan).
+// startswith, endswith, hasprefix, hassuffix, their negations (!has ...)
+// and case-sensitive forms (has_cs ...), all case-insensitive by default
+// as in Kusto; has matches whole terms (runs of ASCII letters and digits;
+// non-ASCII bytes count as term characters); has_any and has_all over a
+// list, a dynamic array or a subquery; matches regex (RE2); in, !in, in~
+// over constants, dynamic arrays or a subquery (x in (T | project y));
+// between and !between, inclusive, including datetime between (start ..
+// timespan). As in Kusto, == and != (and in) compare a string with a
+// number by converting one to the other (ResultType == 0, EventID ==
+// "4624"), a bool with the text "true"/"false", and a dynamic operand
+// converts to the other operand's type (to string for string operators).
 //
 // Literals: 'string' and "string" with backslash escapes, @'verbatim',
 // long (decimal or 0x hex), real, true/false, datetime(...) (RFC 3339 and
 // the common Kusto forms, UTC when no zone is given, digits below a tick
 // dropped), timespan literals (1d, 2h, 30m, 10s, 100ms, 10microsecond,
 // 1.5h, 1tick) and timespan(...) including timespan([-][d.]hh:mm[:ss[.f]]),
-// guid(...), and typed nulls such as long(null).
-// Comments start with // and run to the end of the line.
+// guid(...), typed nulls such as long(null), and dynamic([...]),
+// dynamic({...}), dynamic(null). Property and element access: x.name,
+// x["name"], x[i] (negative from the end), on dynamic values. Comments
+// start with // and run to the end of the line.
 //
 // Null semantics follow Kusto: x == null is false, x != null is true,
 // ordering comparisons with null are null, and a null predicate counts as
 // false in where, and, or; strings are never null (the empty string is).
 // Long division or modulo by zero is null. Result column names follow
-// Kusto (Count, count_, sum_X, avg_X, Column1, bin(T, 1h) named T).
+// Kusto (Count, count_, sum_X, avg_X, set_X, list_X, any_X, percentile_X_95,
+// Column1, print_0, bin(T, 1h) named T, k1 for a join's second k).
+//
+// Parsed but refused by Compile with a SemanticError: mv-apply,
+// make-series, evaluate plugins, getschema, externaldata and table name
+// wildcards; refused by Parse: top-nested, search, find, fork, facet and
+// the other operators not listed. Not yet: the datetime functions
+// (todatetime, totimespan, format_datetime, datetime_diff, startof*,
+// dayofweek, ...), series functions, ipv4 functions.
 //
 // # Types and values
 //
 // Types are the Query API's: bool, datetime, dynamic, guid, int, long,
 // real, string, timespan. Columns travel as Vectors: int64 for int, long,
 // datetime and timespan, float64 for real, string for string, guid and
-// dynamic (JSON text, carried through but not yet operated on), bool, plus
-// a null bitmap.
+// dynamic, bool, plus a null bitmap. A dynamic value travels as its
+// canonical JSON text (null as the null bit or the empty text); the
+// expressions that operate on it decode it into a value model (null, bool,
+// long, real, string, array, property bag with keys in insertion order:
+// dynamic.go) and encode their result.
 //
 // Datetime and timespan are Kusto's. A tick is 100 ns. A datetime is held
 // as ticks since the Unix epoch (UTC) and lies between
@@ -98,6 +153,16 @@
 // ScanRequest.TimeMin/TimeMax; the columns the query reads become
 // ScanRequest.Columns; a take preceded only by project/extend becomes
 // ScanRequest.Limit when no time filter applies.
+//
+// # Plans within plans
+//
+// A Plan's rows come from a table scan or, for the other sources, from a
+// tabSource (pipeline.go): constant rows, a range, the union of other
+// plans, or another plan (a let-bound or parenthesised tabular
+// expression). join, in (subquery), has_any (subquery) and toscalar run
+// other plans through the run's environment, which the arena carries and
+// which caches materialized results for the run; Plan.Scans lists every
+// scan a plan makes.
 //
 // # Limits
 //
@@ -146,14 +211,11 @@
 //
 // # Growing the language
 //
-// New operators are a syntax node (ast.go), a parse case (parser.go), a
-// compiled stage with its schema and column needs (plan.go, compile.go)
-// and a runtime operator (exec.go). New scalar functions are a case in
-// compiler.call and a cexpr node with eval (and filter, when it is a
-// predicate that can narrow a selection faster). New aggregates are an
-// aggSpec case and an aggState. Not yet supported: let statements,
-// joins and unions, distinct, project-away/rename, parse, mv-expand,
-// dynamic values (property access, parse_json), type conversion functions
-// (tostring, tolong, ...), iff/case, string functions beyond the three
-// above, percentiles and approximate dcount, make-series, render.
+// New operators are a file of their own holding the syntax node, its
+// parse function (dispatched from operators.go), its compiled stage with
+// its schema and column needs, and its runtime operator (see join.go,
+// mvexpand.go, parse_op.go). New scalar functions are one register call
+// in the funcs file of their category, usually a rowFunc over scalars; a
+// predicate that can narrow a selection faster implements filter. New
+// aggregates are a case in aggregateMore and an aggState (aggs_more.go).
 package kql

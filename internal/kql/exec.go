@@ -1,7 +1,6 @@
 package kql
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -39,48 +38,37 @@ type operator interface {
 	finish(a *arena) error
 }
 
-// Run executes the plan against src and returns the result. It stops with
-// a *LimitError when the run needs more memory than Limits.MaxMemoryBytes
-// or ctx's deadline passes (a cancelled ctx gives ctx.Err()). A result
-// that reaches Limits.MaxResultRows or MaxResultBytes is returned, cut at
-// the limit, with Result.Truncated set. Run holds no memory after it
-// returns but the result.
-func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
-	b := &budget{ctx: ctx, limits: p.limits}
-	res, err := p.run(b, src)
-	if err == nil {
-		err = b.err
-	}
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-func (p *Plan) run(b *budget, src Source) (*Result, error) {
-	ctx := b.ctx
-	sink := &resultSink{res: &Result{Columns: p.Columns(), Rows: [][]any{}}, types: p.output, b: b}
+// runInto executes the plan against env's source, pushing its rows into
+// sink (Run, in pipeline.go, makes the sink of results). It stops with
+// the budget's error when the run needs more memory than its limit or its
+// deadline passes.
+func (p *Plan) runInto(env *runEnv, sink operator) error {
+	b := env.b
+	ctx, src := env.ctx, env.src
 	var head operator = sink
 	for i := len(p.stages) - 1; i >= 0; i-- {
 		head = p.stages[i].operator(head)
 	}
 	if err := b.check(); err != nil {
-		return nil, err
+		return err
+	}
+	if p.gen != nil {
+		return p.runGen(env, head) // pipeline.go
 	}
 	it, err := src.Scan(ctx, p.Scan())
 	if err != nil {
 		if cerr := b.check(); cerr != nil {
-			return nil, cerr
+			return cerr
 		}
-		return nil, fmt.Errorf("kql: scanning %s: %w", p.table.Name, err)
+		return fmt.Errorf("kql: scanning %s: %w", p.table.Name, err)
 	}
 	defer it.Close()
-	a := &arena{b: b}
+	a := &arena{b: b, env: env}
 	cols := make([]*Vector, len(p.input))
 	vecs := make([]Vector, len(p.inputSlots))
 	for {
 		if err := b.check(); err != nil {
-			return nil, err
+			return err
 		}
 		bt, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -88,9 +76,9 @@ func (p *Plan) run(b *budget, src Source) (*Result, error) {
 		}
 		if err != nil {
 			if cerr := b.check(); cerr != nil {
-				return nil, cerr
+				return cerr
 			}
-			return nil, fmt.Errorf("kql: scanning %s: %w", p.table.Name, err)
+			return fmt.Errorf("kql: scanning %s: %w", p.table.Name, err)
 		}
 		if bt == nil || bt.Len == 0 {
 			continue
@@ -102,7 +90,7 @@ func (p *Plan) run(b *budget, src Source) (*Result, error) {
 			if !ok {
 				v = nullVector(a, col.t, bt.Len)
 			} else if v.Type != col.t || v.Len() < bt.Len {
-				return nil, fmt.Errorf("kql: scanning %s: column %s: got %d %s values for %d rows of type %s",
+				return fmt.Errorf("kql: scanning %s: column %s: got %d %s values for %d rows of type %s",
 					p.table.Name, col.name, v.Len(), v.Type, bt.Len, col.t)
 			}
 			vecs[k] = v
@@ -110,10 +98,10 @@ func (p *Plan) run(b *budget, src Source) (*Result, error) {
 		}
 		more, err := head.push(a, &chunk{n: bt.Len, cols: cols})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if b.err != nil {
-			return nil, b.err
+			return b.err
 		}
 		if !more {
 			break
@@ -121,9 +109,9 @@ func (p *Plan) run(b *budget, src Source) (*Result, error) {
 	}
 	a.reset()
 	if err := head.finish(a); err != nil {
-		return nil, err
+		return err
 	}
-	return sink.res, b.err
+	return b.err
 }
 
 // nullVector returns n nulls of type t (empty strings for strings).

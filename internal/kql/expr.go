@@ -794,7 +794,7 @@ func (e *nullTest) typ() Type { return TypeBool }
 func (e *nullTest) filter(a *arena, c *chunk, sel []int32) []int32 {
 	x := e.x.eval(a, c, sel)
 	want := e.kind == testIsNull || e.kind == testIsEmpty
-	isStr := x.Type.storage() == storeStr
+	isStr := x.Type.storage() == storeStr && x.Type != TypeDynamic
 	out := a.sel(len(sel))
 	for _, i := range sel {
 		var empty bool
@@ -802,7 +802,7 @@ func (e *nullTest) filter(a *arena, c *chunk, sel []int32) []int32 {
 			// Strings have no null: isnull("") is false, isempty("") true.
 			empty = x.Str[i] == "" && (e.kind == testIsEmpty || e.kind == testIsNotEmpty)
 		} else {
-			empty = x.IsNull(int(i))
+			empty = x.IsNull(int(i)) || x.Type == TypeDynamic && x.Str[i] == ""
 		}
 		if empty == want {
 			out = append(out, i)

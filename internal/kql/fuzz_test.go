@@ -12,6 +12,10 @@ func FuzzParse(f *testing.F) {
 	for _, tt := range parseTests {
 		f.Add(tt.query)
 	}
+	for _, q := range parseMoreQueries {
+		f.Add(q)
+	}
+	f.Add("let T = datatable(a: long, d: dynamic)[1, dynamic([1, 2])]; T | mv-expand d | join kind=leftouter (T | project a) on a")
 	f.Add("AppLogs_CL | where Message_s has 'abc123' | take 1")
 	f.Add("AppLogs_CL | summarize count(), avg(Duration_d) by Level_s, bin(TimeGenerated, 1h) | top 3 by count_")
 	f.Add("AppLogs_CL | extend x = Duration_d / 0 | sort by x asc nulls last | project x, y = -x")

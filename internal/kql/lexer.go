@@ -190,7 +190,7 @@ func (l *lexer) next() (token, error) {
 		}
 	}
 	switch c {
-	case '|', ',', '(', ')', '[', ']', '=', '<', '>', '+', '-', '*', '/', '%', '!', '.', ';', '~':
+	case '|', ',', '(', ')', '[', ']', '=', '<', '>', '+', '-', '*', '/', '%', '!', '.', ';', '~', '{', '}', ':', '?':
 		l.advance(1)
 		return token{kind: tokPunct, text: string(c), pos: start}, nil
 	}

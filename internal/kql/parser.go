@@ -93,6 +93,9 @@ func (p *parser) query() (*Query, error) {
 	for p.isPunct(";") {
 		p.advance()
 	}
+	if !p.isPlainTableQuery() {
+		return p.statements() // let.go
+	}
 	t := p.peek()
 	name, err := p.tableName()
 	if err != nil {
@@ -152,6 +155,9 @@ func (p *parser) operator() (Operator, error) {
 		return nil, syntaxErr(t.pos, "expected an operator after '|' but found %s", describe(t))
 	}
 	p.advance()
+	if op, ok, err := p.operatorMore(t); ok {
+		return op, err // operators.go
+	}
 	switch t.text {
 	case "where", "filter":
 		e, err := p.expr()
@@ -370,13 +376,16 @@ func (p *parser) cmpExpr() (Expr, error) {
 	opTok := t
 	if t.kind == tokPunct && t.text == "!" {
 		nt := p.peekAt(1)
-		if nt.kind == tokIdent && (stringOps[nt.text] || nt.text == "in" || nt.text == "between") && nt.pos.Offset == t.pos.Offset+1 {
+		if nt.kind == tokIdent && (stringOps[nt.text] || nt.text == "in" || nt.text == "between" || moreNegatable[nt.text]) && nt.pos.Offset == t.pos.Offset+1 {
 			p.advance()
 			negated = true
 			t = p.peek()
 		} else {
 			return nil, syntaxErr(t.pos, "unexpected '!'")
 		}
+	}
+	if e, ok, err := p.cmpMore(left, t, opTok, negated); ok {
+		return e, err // exprs_more.go
 	}
 	switch {
 	case t.kind == tokPunct && comparisonPuncts[t.text]:
@@ -507,7 +516,7 @@ func (p *parser) unary() (Expr, error) {
 		}
 		return &UnaryExpr{At: t.pos, Op: t.text, X: x}, nil
 	}
-	return p.primary()
+	return p.postfix() // dynamic.go: primary with .name, ["name"], [i]
 }
 
 func (p *parser) primary() (Expr, error) {
@@ -576,10 +585,13 @@ func (p *parser) primary() (Expr, error) {
 }
 
 func (p *parser) call(name token) (Expr, error) {
+	if e, ok, err := p.callMore(name); ok {
+		return e, err // exprs_more.go: dynamic(...), tabular arguments
+	}
 	p.advance() // (
 	c := &CallExpr{At: name.pos, Name: name.text}
 	for !p.isPunct(")") {
-		e, err := p.expr()
+		e, err := p.callArg() // exprs_more.go: also *
 		if err != nil {
 			return nil, err
 		}

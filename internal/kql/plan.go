@@ -12,7 +12,15 @@ type Plan struct {
 	scan   ScanRequest
 	// inputSlots[i] is the slot of scan.Columns[i] in input.
 	inputSlots []int
-	limits     Limits // with defaults filled in
+	// gen, when not nil, produces the input rows instead of a scan of
+	// table: datatable, print, range, union, a let-bound sub-plan
+	// (pipeline.go).
+	gen tabSource
+	// pre are the plans whose rows expressions read (toscalar, in
+	// (subquery)); Run runs them first.
+	pre     []*Plan
+	limits  Limits // with defaults filled in
+	planned bool   // plan has run
 }
 
 // Limits returns the limits each run of the plan observes, defaults
@@ -92,8 +100,9 @@ type sortStage struct {
 // aggSpec is one compiled aggregate.
 type aggSpec struct {
 	kind string
-	arg  cexpr // nil for count()
-	t    Type  // result type
+	arg  cexpr    // nil for count()
+	t    Type     // result type
+	more *aggMore // the aggregates of aggs_more.go
 }
 
 // summarizeStage groups and aggregates.
@@ -177,8 +186,10 @@ func exprSize(e cexpr) int {
 	return n
 }
 
-// plan derives the scan request: pruned columns, time range, limit.
+// plan derives the scan request: pruned columns, time range, limit; and
+// which computed columns are live, with their scratch.
 func (p *Plan) plan() {
+	p.planned = true
 	// Walk the stages backwards from "every output column is needed".
 	schemas := make([][]column, len(p.stages)+1)
 	schemas[0] = p.input

@@ -253,6 +253,11 @@ func newAggState(spec aggSpec) aggState {
 		return &sumAgg{spec: spec}
 	case "min", "max":
 		return &minMaxAgg{spec: spec, max: spec.kind == "max"}
+	}
+	if st := newAggStateMore(spec); st != nil {
+		return st // aggs_more.go
+	}
+	switch {
 	default: // dcount
 		return &dcountAgg{arg: spec.arg}
 	}

@@ -136,10 +136,14 @@ func (k ingestSink) Append(ctx context.Context, ws *ingest.Workspace, b *ingest.
 	if err := k.s.keys.m.EnsurePlatform(ctx, account); err != nil {
 		return err
 	}
-	rows := []store.Rows{toRows(b)}
+	// A batch of more rows than the store takes in one Rows is split; the
+	// chunks go in one Append, one WAL record: all or nothing.
+	rows := toRows(b, store.MaxBlockRows)
 	for attempt := 1; ; attempt++ {
 		err := eng.Append(ctx, account, rows)
 		switch {
+		case errors.Is(err, store.ErrTooManyColumns):
+			return fmt.Errorf("%w: %v", ingest.ErrTooManyColumns, err)
 		case errors.Is(err, kek.ErrKeyRevoked):
 			return fmt.Errorf("%w: %v", ingest.ErrRevoked, err)
 		case errors.Is(err, kek.ErrKeyUnavailable) && k.s.cfg.OutageBuffering == "platform" && strings.HasPrefix(account, "cluster/"):
@@ -150,6 +154,9 @@ func (k ingestSink) Append(ctx context.Context, ws *ingest.Workspace, b *ingest.
 				return err
 			}
 			err := eng.Append(ctx, outage, rows)
+			if errors.Is(err, store.ErrTooManyColumns) {
+				return fmt.Errorf("%w: %v", ingest.ErrTooManyColumns, err)
+			}
 			if errors.Is(err, store.ErrAccountMoving) && attempt < maxIngestAttempts {
 				// The customer key came back after the first try and the
 				// buffer is being moved under it: the cluster account
