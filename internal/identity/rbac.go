@@ -63,7 +63,6 @@ const (
 // a data collection rule.
 const TelemetryWriteAction = "Microsoft.Insights/Telemetry/Write"
 
-
 // BuiltinRoles are the Azure built-in roles Kustodian supports. Treat it as
 // read-only.
 var BuiltinRoles = []RoleDefinition{
