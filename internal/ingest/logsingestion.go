@@ -352,4 +352,3 @@ func decodeRecords(data []byte) ([]map[string]any, error) {
 	}
 	return out, nil
 }
-

@@ -393,7 +393,9 @@ func toTicks(v any, ticks bool) (int64, bool) {
 // store1 stores value v (of type from, a row value) in row i of c (of
 // type to).
 func store1(c *store.Column, i int, v any, from, to kql.Type, ticks bool) error {
-	bad := func() error { return fmt.Errorf("the value %s (%s) does not fit the table's type %s", clip(v), from, to) }
+	bad := func() error {
+		return fmt.Errorf("the value %s (%s) does not fit the table's type %s", clip(v), from, to)
+	}
 	switch to {
 	case kql.TypeString, kql.TypeDynamic:
 		switch x := v.(type) {
