@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kustodian/kustodian/internal/admit"
+	"github.com/kustodian/kustodian/internal/pipeline"
 )
 
 // Limits of the Data Collector API (Azure's documented values).
@@ -36,9 +37,9 @@ const (
 var (
 	// ErrRevoked: the workspace's storage key is revoked (403, the sender
 	// keeps its data).
-	ErrRevoked = errors.New("the workspace's customer-managed key is revoked")
+	ErrRevoked = pipeline.ErrRevoked
 	// ErrUnavailable: storage cannot accept data now (503, retry later).
-	ErrUnavailable = errors.New("the workspace's storage is temporarily unavailable")
+	ErrUnavailable = pipeline.ErrUnavailable
 	// ErrUnknownWorkspace: no workspace has that customer id.
 	ErrUnknownWorkspace = errors.New("unknown workspace")
 )
@@ -252,6 +253,10 @@ func (c *collector) serve(r *http.Request) (rows int, err error) {
 			return 0, fail(http.StatusBadRequest, "InvalidDataFormat",
 				"The data was not stored: table %s_CL would have more than %d custom columns, the limit per table. Send the new fields to another Log-Type or reuse existing fields.", logType, MaxColumns)
 		}
+		var de *pipeline.DataError
+		if errors.As(err, &de) {
+			return 0, fail(http.StatusBadRequest, "InvalidDataFormat", "The data was not stored: %v.", de)
+		}
 		return 0, err
 	}
 	return batch.Rows, nil
@@ -260,7 +265,7 @@ func (c *collector) serve(r *http.Request) (rows int, err error) {
 // ErrTooManyColumns is wrapped by a Sink's error when storing the batch
 // would give its table more than MaxColumns custom columns (counted over
 // every post to the table, not within one).
-var ErrTooManyColumns = errors.New("too many columns in the table")
+var ErrTooManyColumns = pipeline.ErrTooManyColumns
 
 // admitted translates an admission refusal into the API's error.
 func admitted(err error) error {

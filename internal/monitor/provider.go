@@ -98,6 +98,14 @@ type Deps struct {
 	OnPurge func(res *meta.Resource)
 	// IngestionEndpoint is the base URL put in component connection strings.
 	IngestionEndpoint func(r *arm.Request) string
+	// LogsIngestionEndpoint is the base URL of the Logs Ingestion API that
+	// data collection endpoints and Direct rules report
+	// (logsIngestion.endpoint); nil means the request's own base URL.
+	LogsIngestionEndpoint func(r *arm.Request) string
+	// StoredTable, if set, returns the columns storage holds for a table
+	// of a workspace (by customer id) that the tables API does not know:
+	// a classic table the Data Collector API created.
+	StoredTable func(ctx context.Context, customerID, table string) ([]TableColumn, bool, error)
 }
 
 // Provider serves the monitor resource providers.
@@ -163,6 +171,11 @@ func (p *Provider) Register(rt *arm.Router) {
 		http.MethodPut: p.putLinkedService, http.MethodGet: p.getLinkedService, http.MethodDelete: p.deleteLinkedService,
 	})
 	rt.Handle(ws+"/linkedServices", versions, map[string]arm.Handler{http.MethodGet: p.listLinkedServices})
+	rt.Handle(ws+"/tables/{tableName}", versions, map[string]arm.Handler{
+		http.MethodPut: p.putTable, http.MethodPatch: p.putTable, http.MethodGet: p.getTable, http.MethodDelete: p.deleteTable,
+	})
+	rt.Handle(ws+"/tables/{tableName}/migrate", versions, map[string]arm.Handler{http.MethodPost: p.migrateTable})
+	rt.Handle(ws+"/tables", versions, map[string]arm.Handler{http.MethodGet: p.listTables})
 
 	in := NamespaceInsights
 	rt.Handle(rg+in+"/components/{resourceName}", ComponentAPIVersions, map[string]arm.Handler{
@@ -172,6 +185,7 @@ func (p *Provider) Register(rt *arm.Router) {
 	rt.Handle(rg+in+"/components", ComponentAPIVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
 	rt.Handle(sub+in+"/components", ComponentAPIVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
 
+	p.registerDataCollection(rt, rg, sub)
 	p.d.Ops.Register(rt, oi, versions)
 }
 

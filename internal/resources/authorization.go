@@ -634,7 +634,7 @@ func roleDefinitionBody(scope string, d identity.RoleDefinition) roleDefinitionJ
 			Permissions: []permissionJSON{{
 				Actions:        nonNil(d.Actions),
 				NotActions:     nonNil(d.NotActions),
-				DataActions:    []string{},
+				DataActions:    nonNil(d.DataActions),
 				NotDataActions: []string{},
 			}},
 		},

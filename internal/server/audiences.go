@@ -42,9 +42,10 @@ func (s audienceSet) allowed(aud string) bool {
 }
 
 // newAudienceSet returns the audiences of Resource Manager, the Query API
-// (on endpoint) and the vaults (DNS suffix and listener port).
+// (on endpoint), the vaults (DNS suffix and listener port) and the Logs
+// Ingestion API.
 func newAudienceSet(endpoint, vaultDNSSuffix, port string) audienceSet {
-	return audienceSet{ResourceManagerAudiences, QueryAudiences(endpoint), keyvault.Audiences(vaultDNSSuffix, port)}
+	return audienceSet{ResourceManagerAudiences, QueryAudiences(endpoint), keyvault.Audiences(vaultDNSSuffix, port), {MonitorAudience}}
 }
 
 // verifier verifies tokens for one set of audiences, whatever audience the

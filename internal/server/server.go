@@ -29,6 +29,7 @@ import (
 	"github.com/kustodian/kustodian/internal/keyvault/pkcs11"
 	"github.com/kustodian/kustodian/internal/keyvault/vaults"
 	"github.com/kustodian/kustodian/internal/monitor"
+	"github.com/kustodian/kustodian/internal/pipeline"
 	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/resources"
 	"github.com/kustodian/kustodian/internal/store"
@@ -66,6 +67,8 @@ type Server struct {
 	bodyTimeouts *prometheus.CounterVec
 	// pools are the admission pools (internal/admit), one metric set each.
 	pools pools
+	// pipeline is the ingestion path both ingestion APIs share.
+	pipeline *pipeline.Pipeline
 }
 
 // New opens the data directory, bootstraps it on first start, binds the
@@ -224,6 +227,7 @@ func (s *Server) init(ctx context.Context) error {
 		ProvisioningDelay: cfg.ProvisioningDelay, ClusterSoftDeleteRetention: cfg.ClusterSoftDeleteRetention,
 		ValidateKey: keyValidator(vaults),
 		OnPurge:     s.onPurge,
+		StoredTable: s.storedTable,
 		OnKeyEvent: func(e monitor.KeyEvent) {
 			keyEvents.WithLabelValues(e.Kind).Inc()
 			s.keys.onKeyEvent(e)
@@ -274,11 +278,18 @@ func (s *Server) init(ctx context.Context) error {
 			Name: "kustodian_ingest_replay_signatures", Help: "Data Collector signatures remembered by the replay protection.",
 		}, func() float64 { return float64(replay.Len()) }))
 	}
+	s.pipeline = s.newPipeline()
+	logsOpts := s.logsIngestionOptions(ids, authz, ingestRows)
+	// One pair of admission pools for both ingestion APIs.
+	bodies := s.pools.add(s.admissionOptions("ingest_bodies", cfg.IngestBodyBytes))
+	batches := s.pools.add(s.admissionOptions("ingest_batches", cfg.IngestBatchBytes))
+	logsOpts.Bodies, logsOpts.Batches = bodies, batches
+	mux.Handle("/dataCollectionRules/", s.instrument("logsingestion", ingest.NewLogsIngestion(logsOpts)))
 	mux.Handle("/api/logs", s.instrument("ingest", ingest.NewCollector(ingest.Options{
 		Directory: ingestDirectory{s}, Sink: ingestSink{s}, Log: log,
 		Observe: func(code string, rows int) { ingestRows.Add(float64(rows)) },
-		Bodies:  s.pools.add(s.admissionOptions("ingest_bodies", cfg.IngestBodyBytes)),
-		Batches: s.pools.add(s.admissionOptions("ingest_batches", cfg.IngestBatchBytes)),
+		Bodies:  bodies,
+		Batches: batches,
 		Replay:  replay,
 	})))
 	observeQuery := s.registerQueryMetrics(cfg.QueryLimits)
