@@ -316,6 +316,14 @@ func TestTablesAPI(t *testing.T) {
 	if err := add("Heartbeat", "Owner_CF"); err != nil {
 		t.Fatal(err)
 	}
+	// Declared tables and columns are queryable before any data arrives.
+	wsID, _ := e.workspaceKeys(t, tok, "rg1", "ws-tab")
+	lc := e.logsClient(t)
+	for _, kq := range []string{"App_CL | count", "Heartbeat | where isnotempty(Owner_CF) | count"} {
+		if n, err := e.count(t, lc, wsID, kq); err != nil || n != 0 {
+			t.Fatalf("%s before any data: %d, %v", kq, n, err)
+		}
+	}
 	expectSDKError(t, add("Heartbeat", "Owner"), http.StatusBadRequest, "InvalidParameter")
 	expectSDKError(t, add("NotAStandardTable", "x"), http.StatusBadRequest, "InvalidTableName")
 	expectSDKError(t, add("New_CL", "x"), http.StatusBadRequest, "InvalidParameter") // no TimeGenerated

@@ -301,6 +301,10 @@ func (s *Server) drainOne(ctx context.Context, eng *store.Engine, outage, target
 type queryData struct {
 	engine    *store.Engine
 	workspace string
+	// declared returns the columns the tables API declares for a table of
+	// the workspace (a custom table, or a standard one with its _CF
+	// columns); ok is false for a table it does not know.
+	declared func(ctx context.Context, table string) (cols []monitor.TableColumn, ok bool, err error)
 }
 
 func dataErr(err error) error {
@@ -324,12 +328,24 @@ func (d queryData) Table(ctx context.Context, name string) (*kql.Schema, error) 
 	if err != nil {
 		return nil, dataErr(err)
 	}
+	var stored []store.ColumnSchema
 	for _, t := range tables {
 		if t.Name == name {
-			return workspaceSchema(name, t.Columns)
+			stored = t.Columns
+			break
 		}
 	}
-	return workspaceSchema(name, nil) // a standard table with no data yet
+	var declared []monitor.TableColumn
+	if d.declared != nil {
+		cols, ok, err := d.declared(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			declared = cols
+		}
+	}
+	return workspaceSchema(name, stored, declared) // a table may have no data yet
 }
 
 func (d queryData) Scan(ctx context.Context, req kql.ScanRequest) (kql.BatchIterator, error) {
@@ -381,7 +397,22 @@ func (s *Server) queryWorkspace(ctx context.Context, customerID string) (string,
 	if eng == nil {
 		return "", nil, fmt.Errorf("%w: storage is starting", query.ErrUnavailable)
 	}
-	return info.resourceID, queryData{engine: eng, workspace: strings.ToLower(customerID)}, nil
+	declared := func(ctx context.Context, table string) ([]monitor.TableColumn, bool, error) {
+		var cols []monitor.TableColumn
+		err := s.state.Store.View(ctx, func(tx meta.Tx) error {
+			doc, err := monitor.LookupTable(ctx, tx, info.resourceID, table)
+			if err != nil {
+				return err
+			}
+			cols = doc.Schema()
+			return nil
+		})
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil, false, nil
+		}
+		return cols, err == nil, err
+	}
+	return info.resourceID, queryData{engine: eng, workspace: strings.ToLower(customerID), declared: declared}, nil
 }
 
 // retain drops, per workspace, whole segments older than its retention.

@@ -2,8 +2,10 @@ package server
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kustodian/kustodian/internal/kql"
+	"github.com/kustodian/kustodian/internal/monitor"
 	"github.com/kustodian/kustodian/internal/store"
 	"github.com/kustodian/kustodian/internal/tables"
 )
@@ -23,12 +25,17 @@ import (
 // Only workspace tables count: the classic Application Insights tables
 // (requests, traces, ...) belong to an Application Insights component's
 // query API, not a workspace's.
-func workspaceSchema(name string, stored []store.ColumnSchema) (*kql.Schema, error) {
+//
+// declared are the columns the tables API declares for the table (a custom
+// table created through it, or a standard table's _CF columns): such a
+// table exists, with those columns, before any data arrives, and a declared
+// column's type wins over a stored one's.
+func workspaceSchema(name string, stored []store.ColumnSchema, declared []monitor.TableColumn) (*kql.Schema, error) {
 	std, ok := tables.Lookup(name)
 	if ok && std.TimeColumn != store.TimeColumn {
 		ok = false
 	}
-	if !ok && stored == nil {
+	if !ok && stored == nil && declared == nil {
 		return nil, kql.ErrTableNotFound
 	}
 	sch := &kql.Schema{Name: name}
@@ -46,6 +53,13 @@ func workspaceSchema(name string, stored []store.ColumnSchema) (*kql.Schema, err
 		t, valid := kql.ParseType(c.Type)
 		if !valid {
 			return nil, fmt.Errorf("standard table %s: column %s: unknown type %q", name, c.Name, c.Type)
+		}
+		add(c.Name, t)
+	}
+	for _, c := range declared {
+		t, valid := kql.ParseType(strings.ToLower(c.Type))
+		if !valid {
+			return nil, fmt.Errorf("table %s: declared column %s: unknown type %q", name, c.Name, c.Type)
 		}
 		add(c.Name, t)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kustodian/kustodian/internal/kql"
+	"github.com/kustodian/kustodian/internal/monitor"
 	"github.com/kustodian/kustodian/internal/store"
 )
 
@@ -21,7 +22,7 @@ func schemaTypes(t *testing.T, s *kql.Schema) map[string]kql.Type {
 }
 
 func TestWorkspaceSchemaStandardWithoutData(t *testing.T) {
-	s, err := workspaceSchema("Heartbeat", nil)
+	s, err := workspaceSchema("Heartbeat", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func TestWorkspaceSchemaStandardWithoutData(t *testing.T) {
 			t.Errorf("Heartbeat.%s: %v, want %v", name, got[name], want)
 		}
 	}
-	if s, err := workspaceSchema("SecurityEvent", nil); err != nil || schemaTypes(t, s)["EventID"] != kql.TypeInt {
+	if s, err := workspaceSchema("SecurityEvent", nil, nil); err != nil || schemaTypes(t, s)["EventID"] != kql.TypeInt {
 		t.Errorf("SecurityEvent.EventID: %v, %v", s, err)
 	}
 }
@@ -48,7 +49,7 @@ func TestWorkspaceSchemaMergesStoredColumns(t *testing.T) {
 		{Name: "EventID", Type: store.TypeString}, // the standard type wins
 		{Name: "Extra_s", Type: store.TypeString}, // a column the reference does not list
 	}
-	s, err := workspaceSchema("SecurityEvent", stored)
+	s, err := workspaceSchema("SecurityEvent", stored, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestWorkspaceSchemaMergesStoredColumns(t *testing.T) {
 func TestWorkspaceSchemaCustomAndUnknown(t *testing.T) {
 	s, err := workspaceSchema("MyApp_CL", []store.ColumnSchema{
 		{Name: store.TimeColumn, Type: store.TypeDateTime}, {Name: "level_s", Type: store.TypeString}, {Name: "n_d", Type: store.TypeReal},
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +88,35 @@ func TestWorkspaceSchemaCustomAndUnknown(t *testing.T) {
 	for _, name := range []string{"NoSuchTable", "heartbeat", "requests"} {
 		// requests is a classic Application Insights table: not a
 		// workspace's.
-		if _, err := workspaceSchema(name, nil); !errors.Is(err, kql.ErrTableNotFound) {
+		if _, err := workspaceSchema(name, nil, nil); !errors.Is(err, kql.ErrTableNotFound) {
 			t.Errorf("%s: %v, want ErrTableNotFound", name, err)
 		}
+	}
+}
+
+// TestWorkspaceSchemaDeclared: a table the tables API declares exists with
+// its declared columns before any data arrives, and a declared type wins
+// over a stored one.
+func TestWorkspaceSchemaDeclared(t *testing.T) {
+	declared := []monitor.TableColumn{{Name: store.TimeColumn, Type: "dateTime"}, {Name: "Level", Type: "string"}, {Name: "Count", Type: "long"}, {Name: "Ok", Type: "boolean"}}
+	s, err := workspaceSchema("Declared_CL", nil, declared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := schemaTypes(t, s)
+	for name, want := range map[string]kql.Type{store.TimeColumn: kql.TypeDatetime, "Level": kql.TypeString, "Count": kql.TypeLong, "Ok": kql.TypeBool, colType: kql.TypeString} {
+		if got[name] != want {
+			t.Errorf("%s: %v, want %v (schema %v)", name, got[name], want, got)
+		}
+	}
+	s, err = workspaceSchema("Declared_CL", []store.ColumnSchema{{Name: store.TimeColumn, Type: store.TypeDateTime}, {Name: "Count", Type: store.TypeReal}, {Name: "Extra", Type: store.TypeString}}, declared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := schemaTypes(t, s); got["Count"] != kql.TypeLong || got["Extra"] != kql.TypeString {
+		t.Errorf("with data: %v", got)
+	}
+	if _, err := workspaceSchema("Declared_CL", nil, []monitor.TableColumn{{Name: "x", Type: "banana"}}); err == nil {
+		t.Error("an unknown declared type is accepted")
 	}
 }
