@@ -365,3 +365,42 @@ func TestTablesAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLogsIngestionRevocation: a workspace linked to a cluster whose key is
+// disabled in the vault refuses Logs Ingestion with 403
+// CustomerManagedKeyRevoked (the sender keeps its data: nothing is stored),
+// and takes data again once the key is enabled; what was acknowledged
+// before and after is all there.
+func TestLogsIngestionRevocation(t *testing.T) {
+	t.Parallel()
+	e, tok := setup(t, options{}, "rg1")
+	c := e.readyCluster(t, tok, "rg1", "dcr-cluster", "eastus", "LogAnalytics")
+	clusterID := str(t, c, "properties", "clusterId")
+	principal := e.clusterPrincipal(t, tok, "rg1", "dcr-cluster")
+	vault := e.newVault(t, tok, "rg1", "dcr-kv", true, principal)
+	v1 := e.createKey(t, vault, "cmk", 2048)
+	withKey := `{"identity":{"type":"SystemAssigned"},"sku":{"name":"CapacityReservation","capacity":1000},"location":"eastus",
+"properties":{"keyVaultProperties":{"keyVaultUri":"` + strings.TrimSuffix(vault.uri, "/") + `","keyName":"cmk","keyVersion":"` + v1 + `"}}}`
+	expect(t, e.do(http.MethodPut, e.clusterPath("rg1", "dcr-cluster")+q("2025-07-01"), tok, withKey), http.StatusOK, "")
+	s := e.setupDCR(t, tok, "rg1", "ws-revoke")
+	expect(t, e.link(tok, "rg1", "ws-revoke", str(t, c, "id")), http.StatusAccepted, "")
+	publisher, oid := e.newPrincipal(t, "publisher")
+	expect(t, e.assign(t, tok, s.ruleID, monitorPublisherRole, oid), http.StatusCreated, "")
+	ptok := e.ingestToken(t, publisher)
+	body := `[{"Message":"under the key","Level":3,"Computer":"web-1"}]`
+
+	expect(t, e.ingest(t, s.endpoint, ptok, s.immutableID, "Custom-App", body, false), http.StatusNoContent, "")
+	e.setKeyEnabled(t, vault, "cmk", v1, false)
+	if st := e.accountState(t, tok, clusterID); st != "Revoked" {
+		t.Fatalf("state with the key disabled = %s", st)
+	}
+	expect(t, e.ingest(t, s.endpoint, ptok, s.immutableID, "Custom-App", body, false), http.StatusForbidden, "CustomerManagedKeyRevoked")
+	e.setKeyEnabled(t, vault, "cmk", v1, true)
+	if st := e.accountState(t, tok, clusterID); st != "Available" {
+		t.Fatalf("state with the key enabled again = %s", st)
+	}
+	expect(t, e.ingest(t, s.endpoint, ptok, s.immutableID, "Custom-App", body, false), http.StatusNoContent, "")
+	if n, err := e.count(t, e.logsClient(t), s.customerID, "App_CL | count"); err != nil || n != 2 {
+		t.Fatalf("App_CL | count = %d, %v; want the 2 acknowledged records", n, err)
+	}
+}
