@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http"
 	"os"
@@ -19,8 +20,9 @@ import (
 )
 
 // TestCrashSafetySIGKILL ingests from concurrent senders into a real
-// kustodian process, kills it with SIGKILL at random moments, restarts
-// it, and proves that every acknowledged record is there exactly once and
+// kustodian process, through the Data Collector API and the Logs Ingestion
+// API, kills it with SIGKILL at random moments, restarts it, and proves
+// that every acknowledged record of either API is there exactly once and
 // that the store still opens and answers.
 func TestCrashSafetySIGKILL(t *testing.T) {
 	if testing.Short() {
@@ -57,12 +59,17 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	e.mkGroup(t, tok, "rg", "eastus")
 	e.mkWorkspace(t, tok, "rg", "ws-crash", "eastus")
 	ws, key := e.workspaceKeys(t, tok, "rg", "ws-crash")
+	dcr := e.setupDCR(t, tok, "rg", "ws-crash-dcr")
+	publisher, oid := e.newPrincipal(t, "publisher")
+	expect(t, e.assign(t, tok, dcr.ruleID, monitorPublisherRole, oid), http.StatusCreated, "")
+	ptok := e.ingestToken(t, publisher)
 
 	const perBatch = 50
 	var (
-		mu    sync.Mutex
-		acked = map[int]bool{}
-		next  int
+		mu      sync.Mutex
+		acked   = map[int]bool{} // Data Collector batches
+		ackedLI = map[int]bool{} // Logs Ingestion batches
+		next    int
 	)
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for round := 0; round < 6; round++ {
@@ -83,16 +90,32 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 					next++
 					mu.Unlock()
 					var recs []string
+					viaLI := s%2 == 1
 					for i := 0; i < perBatch; i++ {
-						recs = append(recs, fmt.Sprintf(`{"batch":%d,"i":%d,"pad":"%s"}`, batch, i, strings.Repeat("x", 40)))
+						if viaLI {
+							recs = append(recs, fmt.Sprintf(`{"Message":"b%d","Level":2,"Computer":"c%d"}`, batch, i))
+						} else {
+							recs = append(recs, fmt.Sprintf(`{"batch":%d,"i":%d,"pad":"%s"}`, batch, i, strings.Repeat("x", 40)))
+						}
 					}
-					r, ok := tryPost(e, ws, key, "Crash", "["+strings.Join(recs, ",")+"]")
+					body := "[" + strings.Join(recs, ",") + "]"
+					var r int
+					var ok bool
+					if viaLI {
+						r, ok = tryIngest(e, dcr, ptok, body)
+					} else {
+						r, ok = tryPost(e, ws, key, "Crash", body)
+					}
 					if !ok {
 						return // the server died under us: this batch was not acknowledged
 					}
-					if r == http.StatusOK {
+					if r == http.StatusOK || r == http.StatusNoContent {
 						mu.Lock()
-						acked[batch] = true
+						if viaLI {
+							ackedLI[batch] = true
+						} else {
+							acked[batch] = true
+						}
 						mu.Unlock()
 					}
 				}
@@ -105,8 +128,8 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 		wg.Wait()
 		e = startProc()
 	}
-	if len(acked) == 0 {
-		t.Fatal("no batch was acknowledged")
+	if len(acked) == 0 || len(ackedLI) == 0 {
+		t.Fatalf("batches acknowledged: %d through the Data Collector API, %d through the Logs Ingestion API", len(acked), len(ackedLI))
 	}
 
 	// Every acknowledged batch is present with all its rows, none twice.
@@ -131,6 +154,30 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 		}
 	}
 	t.Logf("%d batches acknowledged over 6 kills; %d stored (the rest were in flight)", len(acked), len(got))
+
+	// The same through the Logs Ingestion API.
+	qLI := "App_CL | summarize count() by Message"
+	resp, err = client.QueryWorkspace(context.Background(), dcr.customerID, azlogs.QueryBody{Query: &qLI}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotLI := map[int]int{}
+	for _, row := range resp.Tables[0].Rows {
+		var b int
+		fmt.Sscanf(row[0].(string), "b%d", &b)
+		gotLI[b] = int(row[1].(float64))
+	}
+	for b := range ackedLI {
+		if gotLI[b] != perBatch {
+			t.Errorf("acknowledged Logs Ingestion batch %d has %d rows, want %d", b, gotLI[b], perBatch)
+		}
+	}
+	for b, n := range gotLI {
+		if n != perBatch {
+			t.Errorf("Logs Ingestion batch %d has %d rows: a batch is stored whole or not at all, never twice", b, n)
+		}
+	}
+	t.Logf("Logs Ingestion: %d batches acknowledged, %d stored", len(ackedLI), len(gotLI))
 	// A graceful stop flushes to segments; the data is still all there.
 	proc.Process.Signal(syscall.SIGTERM)
 	proc.Wait()
@@ -150,6 +197,26 @@ func tryPost(e *env, ws, key, logType, body string) (int, bool) {
 		return 0, false
 	}
 	return r, true
+}
+
+// tryIngest sends a body through the Logs Ingestion API without failing
+// the test when the server is gone; ok is false when no answer came back.
+func tryIngest(e *env, s dcrSetup, tok, body string) (int, bool) {
+	req, err := http.NewRequest(http.MethodPost, s.endpoint+"/dataCollectionRules/"+s.immutableID+"/streams/Custom-App?api-version=2023-01-01", strings.NewReader(body))
+	if err != nil {
+		return 0, false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, false
+	}
+	return resp.StatusCode, true
 }
 
 // attach connects to a server process started on dir, waiting for it.
