@@ -39,10 +39,8 @@ func (c *azCLI) object(args ...string) map[string]any {
 // link a workspace, update it (read-modify-write), and query it.
 //
 // Debian's 2.45 has no `az keyvault key` (its data-plane module is not
-// packaged): the key is created with `az rest`. `az monitor log-analytics
-// workspace table list` needs a tables API Kustodian does not serve yet,
-// and the records are sent with the Data Collector API from Go (the CLI
-// has no command for it).
+// packaged): the key is created with `az rest`. The records are sent with
+// the Data Collector API from Go (the CLI has no command for it).
 func TestAzureCLI(t *testing.T) {
 	az := requireClient(t, envAzCLI, "az", "apt-get install azure-cli")
 	e := start(t, options{})
@@ -137,6 +135,14 @@ func TestAzureCLI(t *testing.T) {
 		t.Fatalf("workspace after update: %v", ws)
 	}
 	customerID := ws["customerId"].(string)
+	tables := jsonOf[[]map[string]any](t, c.run("monitor", "log-analytics", "workspace", "table", "list", "--resource-group", "rg1", "--workspace-name", "ws-cli"))
+	names := map[string]bool{}
+	for _, tb := range tables {
+		names[fmt.Sprint(tb["name"])] = true
+	}
+	if len(tables) < 500 || !names["Heartbeat"] || !names["SecurityEvent"] {
+		t.Fatalf("workspace table list: %d tables (Heartbeat %v)", len(tables), names["Heartbeat"])
+	}
 	keys := c.object("monitor", "log-analytics", "workspace", "get-shared-keys", "--resource-group", "rg1", "--workspace-name", "ws-cli")
 
 	// Records under the customer's key, then a query with `az rest` and a
