@@ -18,7 +18,13 @@ var (
 	ResourceManagerAudiences = []string{ResourceManagerAudience, "https://management.core.windows.net"}
 	// queryPublicAudiences: the Query API's documented audiences.
 	queryPublicAudiences = []string{QueryAudience, "https://api.loganalytics.azure.com"}
+	// appInsightsAudiences: Entra ingestion (track) and the Application
+	// Insights query API (/v1/apps).
+	appInsightsAudiences = []string{"https://monitor.azure.com", AppsQueryAudience}
 )
+
+// AppsQueryAudience is the audience of Application Insights query tokens.
+const AppsQueryAudience = "https://api.applicationinsights.io"
 
 // QueryAudiences returns the Query API's audiences on a server whose URL is
 // endpoint: Azure's, and the endpoint itself, which clients given only an
@@ -44,7 +50,7 @@ func (s audienceSet) allowed(aud string) bool {
 // newAudienceSet returns the audiences of Resource Manager, the Query API
 // (on endpoint) and the vaults (DNS suffix and listener port).
 func newAudienceSet(endpoint, vaultDNSSuffix, port string) audienceSet {
-	return audienceSet{ResourceManagerAudiences, QueryAudiences(endpoint), keyvault.Audiences(vaultDNSSuffix, port)}
+	return audienceSet{ResourceManagerAudiences, QueryAudiences(endpoint), keyvault.Audiences(vaultDNSSuffix, port), appInsightsAudiences}
 }
 
 // verifier verifies tokens for one set of audiences, whatever audience the

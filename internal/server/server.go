@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kustodian/kustodian/internal/appinsights"
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/devtls"
 	"github.com/kustodian/kustodian/internal/identity"
@@ -274,13 +275,25 @@ func (s *Server) init(ctx context.Context) error {
 			Name: "kustodian_ingest_replay_signatures", Help: "Data Collector signatures remembered by the replay protection.",
 		}, func() float64 { return float64(replay.Len()) }))
 	}
+	ingestBodies := s.pools.add(s.admissionOptions("ingest_bodies", cfg.IngestBodyBytes))
+	ingestBatches := s.pools.add(s.admissionOptions("ingest_batches", cfg.IngestBatchBytes))
 	mux.Handle("/api/logs", s.instrument("ingest", ingest.NewCollector(ingest.Options{
 		Directory: ingestDirectory{s}, Sink: ingestSink{s}, Log: log,
 		Observe: func(code string, rows int) { ingestRows.Add(float64(rows)) },
-		Bodies:  s.pools.add(s.admissionOptions("ingest_bodies", cfg.IngestBodyBytes)),
-		Batches: s.pools.add(s.admissionOptions("ingest_batches", cfg.IngestBatchBytes)),
+		Bodies:  ingestBodies,
+		Batches: ingestBatches,
 		Replay:  replay,
 	})))
+	// Application Insights track: the same admission pools and Sink.
+	verifyMonitor := verifier(ids, []string{appinsights.Audience})
+	track := s.instrument("track", appinsights.NewHandler(appinsights.Options{
+		Directory: componentDirectory{s}, Sink: ingestSink{s}, Log: log,
+		Verify:    func(ctx context.Context, raw string) (*identity.Claims, error) { return verifyMonitor(ctx, raw, "") },
+		Authorize: authz.Check,
+		Bodies:    ingestBodies, Batches: ingestBatches,
+	}))
+	mux.Handle("/v2/track", track)
+	mux.Handle("/v2.1/track", track)
 	observeQuery := s.registerQueryMetrics(cfg.QueryLimits)
 	queries := query.New(query.Options{
 		Verify: verifier(ids, QueryAudiences(s.endpoint)), Audience: QueryAudience, Log: log, Observe: observeQuery,
