@@ -188,7 +188,7 @@ func parseDuration(s string) (float64, bool) {
 	if err1 != nil || err2 != nil || err3 != nil || m > 59 || sec < 0 || sec >= 60 || strings.ContainsAny(parts[2], "eE+-") {
 		return 0, false
 	}
-	ms := ((days*24+float64(h))*3600+float64(m)*60+sec)*1000
+	ms := ((days*24+float64(h))*3600 + float64(m)*60 + sec) * 1000
 	if math.IsInf(ms, 0) || math.IsNaN(ms) {
 		return 0, false
 	}

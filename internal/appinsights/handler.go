@@ -191,7 +191,8 @@ func bodyError(err error, read int) error {
 			message: fmt.Sprintf("The request body exceeds %d bytes (or its first item %d bytes): send smaller batches.", MaxBodyBytes, MaxItemBytes)}
 	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, ErrBody),
 		errors.Is(err, io.ErrUnexpectedEOF):
-		return &requestError{status: http.StatusBadRequest, message: "Invalid request body: " + clip(err.Error()), received: read}
+		msg := strings.TrimPrefix(err.Error(), ErrBody.Error()+": ")
+		return &requestError{status: http.StatusBadRequest, message: "Invalid request body: " + clip(msg) + ".", received: read}
 	}
 	return &requestError{status: http.StatusBadRequest, message: "The request body could not be read.", received: read}
 }

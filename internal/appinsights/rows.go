@@ -137,9 +137,9 @@ func (bs *batches) list() []*ingest.Batch {
 	return out
 }
 
-// add appends a row; every column is typed per the standard schema
-// (columns outside it are a programming error: the mappers only name
-// standard columns).
+// add appends a row; every column is typed per the standard schema, and a
+// column the table's schema lacks (ItemCount in AppPerformanceCounters) is
+// left out.
 func (t *tableBatch) add(tg int64, r *row) {
 	b := t.b
 	b.TimeGenerated = append(b.TimeGenerated, tg)
@@ -148,7 +148,7 @@ func (t *tableBatch) add(tg int64, r *row) {
 		if c == nil {
 			typ, ok := t.types[name]
 			if !ok {
-				panic(fmt.Sprintf("appinsights: column %s is not in %s's schema", name, b.Table))
+				continue
 			}
 			c = &ingest.Column{Name: name, Type: typ, Valid: make([]bool, b.Rows)}
 			switch typ {
