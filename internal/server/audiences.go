@@ -18,13 +18,11 @@ var (
 	ResourceManagerAudiences = []string{ResourceManagerAudience, "https://management.core.windows.net"}
 	// queryPublicAudiences: the Query API's documented audiences.
 	queryPublicAudiences = []string{QueryAudience, "https://api.loganalytics.azure.com"}
-	// appInsightsAudiences: Entra ingestion (track) and the Application
-	// Insights query API (/v1/apps).
-	appInsightsAudiences = []string{"https://monitor.azure.com", AppsQueryAudience}
+	// appInsightsAudiences: Entra ingestion of Application Insights
+	// telemetry (track). The Application Insights query API's audience
+	// (https://api.applicationinsights.io) joins when /v1/apps is served.
+	appInsightsAudiences = []string{"https://monitor.azure.com"}
 )
-
-// AppsQueryAudience is the audience of Application Insights query tokens.
-const AppsQueryAudience = "https://api.applicationinsights.io"
 
 // QueryAudiences returns the Query API's audiences on a server whose URL is
 // endpoint: Azure's, and the endpoint itself, which clients given only an
