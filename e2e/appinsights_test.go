@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,4 +240,40 @@ func TestAppInsightsRevocation(t *testing.T) {
 
 func tokenScope(audience string) policy.TokenRequestOptions {
 	return policy.TokenRequestOptions{Scopes: []string{audience + "/.default"}}
+}
+
+// BenchmarkTrackHTTPS posts batches of 1,000 envelopes (mixed types, as an
+// SDK's flush would) to a workspace-based component, 8 senders at once,
+// beside BenchmarkIngestHTTPS's Data Collector batches of 1,000 lines.
+func BenchmarkTrackHTTPS(b *testing.B) {
+	e, tok := setup(b, options{dataDir: b.TempDir()}, "rg")
+	e.mkWorkspace(b, tok, "rg", "ws-bench", "eastus")
+	props := e.mkComponent(b, tok, "rg", "app-bench", fmt.Sprintf(`{"WorkspaceResourceId":%q}`, e.workspacePath("rg", "ws-bench")))
+	ikey := props["InstrumentationKey"].(string)
+	const batch = 1000
+	kinds := envelopes(ikey, time.Now())
+	var items []string
+	for i := 0; i < batch; i++ {
+		items = append(items, strings.Replace(kinds[i%len(kinds)], `"op-1"`, fmt.Sprintf(`"op-%d"`, i), 1))
+	}
+	body := []byte("[" + strings.Join(items, ",") + "]")
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if r := e.track(b, body, true, ""); r.status != http.StatusOK {
+					b.Errorf("track: %d %s", r.status, r.body)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "items/s")
 }
