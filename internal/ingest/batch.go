@@ -9,6 +9,11 @@ const (
 	TypeBool     = "bool"
 	TypeDatetime = "datetime"
 	TypeGUID     = "guid"
+	// TypeInt and TypeDynamic are not produced by the Data Collector API;
+	// other front doors (Application Insights track) type standard-table
+	// columns with them. A dynamic value is its JSON text in Strings.
+	TypeInt     = "int"
+	TypeDynamic = "dynamic"
 )
 
 // suffix returns the column-name suffix Azure appends for a type.
@@ -32,7 +37,8 @@ func suffix(typ string) string {
 type Column struct {
 	Name    string
 	Type    string
-	Strings []string  // string, guid
+	Strings []string  // string, guid, dynamic (JSON text)
+	Ints    []int64   // int
 	Reals   []float64 // real
 	Bools   []bool    // bool
 	Times   []int64   // datetime, ticks (package datetime)

@@ -1,7 +1,9 @@
 package monitor
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -27,6 +29,7 @@ type ComponentDoc struct {
 	SamplingPercentage  *float64          `json:"samplingPercentage,omitempty"`
 	DisableIPMasking    bool              `json:"disableIpMasking"`
 	ImmediatePurge30    bool              `json:"immediatePurgeDataOn30Days"`
+	DisableLocalAuth    bool              `json:"disableLocalAuth,omitempty"`
 	CreationDate        time.Time         `json:"creationDate"`
 }
 
@@ -131,6 +134,10 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 	if err != nil {
 		return badContent(err)
 	}
+	noLocalAuth, _, err := props.Bool("DisableLocalAuth")
+	if err != nil {
+		return badContent(err)
+	}
 
 	// Associating with a cluster needs write on the cluster too. Authorize
 	// reads the store, so it runs outside the write transaction.
@@ -225,7 +232,7 @@ func (p *Provider) putComponent(w http.ResponseWriter, r *arm.Request) error {
 			doc.SamplingPercentage = &sampling
 		}
 		doc.WorkspaceResourceID = wsRID
-		doc.DisableIPMasking, doc.ImmediatePurge30 = disableMask, purge30
+		doc.DisableIPMasking, doc.ImmediatePurge30, doc.DisableLocalAuth = disableMask, purge30, noLocalAuth
 		res.Body, res.UpdatedAt = resources.EncodeDoc(doc), now
 		return tx.PutResource(ctx, res)
 	})
@@ -334,7 +341,7 @@ func (p *Provider) renderComponent(r *arm.Request, res *meta.Resource, doc *Comp
 		"Flow_Type":                       doc.FlowType,
 		"Request_Source":                  doc.RequestSource,
 		"InstrumentationKey":              doc.InstrumentationKey,
-		"ConnectionString":                "InstrumentationKey=" + doc.InstrumentationKey + ";IngestionEndpoint=" + ingest + ";ApplicationId=" + doc.AppID,
+		"ConnectionString":                "InstrumentationKey=" + doc.InstrumentationKey + ";IngestionEndpoint=" + ingest + ";LiveEndpoint=" + ingest + ";ApplicationId=" + doc.AppID,
 		"CreationDate":                    rfc3339(doc.CreationDate),
 		"TenantId":                        res.SubscriptionID,
 		"HockeyAppId":                     "",
@@ -343,6 +350,7 @@ func (p *Provider) renderComponent(r *arm.Request, res *meta.Resource, doc *Comp
 		"RetentionInDays":                 doc.RetentionInDays,
 		"DisableIpMasking":                doc.DisableIPMasking,
 		"ImmediatePurgeDataOn30Days":      doc.ImmediatePurge30,
+		"DisableLocalAuth":                doc.DisableLocalAuth,
 		"Name":                            res.Name,
 		"IngestionMode":                   "ApplicationInsights",
 		"publicNetworkAccessForIngestion": "Enabled",
@@ -373,4 +381,27 @@ func (p *Provider) renderComponent(r *arm.Request, res *meta.Resource, doc *Comp
 		"kind":       doc.Kind,
 		"properties": props,
 	}
+}
+
+// ComponentByKey finds a live component by its instrumentation key (how
+// = "ikey") or application id (how = "appid"), case-insensitively.
+func ComponentByKey(ctx context.Context, tx meta.Tx, how, key string) (*meta.Resource, *ComponentDoc, error) {
+	list, err := tx.Resources(ctx, meta.ResourceQuery{Type: TypeComponent})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, res := range list {
+		doc, err := resources.DecodeDoc[ComponentDoc](res)
+		if err != nil {
+			return nil, nil, err
+		}
+		v := doc.InstrumentationKey
+		if how == "appid" {
+			v = doc.AppID
+		}
+		if strings.EqualFold(v, key) {
+			return res, doc, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("component with %s %s: %w", how, key, meta.ErrNotFound)
 }

@@ -42,8 +42,10 @@ func (s audienceSet) allowed(aud string) bool {
 }
 
 // newAudienceSet returns the audiences of Resource Manager, the Query API
-// (on endpoint), the vaults (DNS suffix and listener port) and the Logs
-// Ingestion API.
+// (on endpoint), the vaults (DNS suffix and listener port) and Azure
+// Monitor's ingestion (https://monitor.azure.com: the Logs Ingestion API
+// and Entra ingestion of Application Insights telemetry; the Application
+// Insights query API's audience joins when /v1/apps is served).
 func newAudienceSet(endpoint, vaultDNSSuffix, port string) audienceSet {
 	return audienceSet{ResourceManagerAudiences, QueryAudiences(endpoint), keyvault.Audiences(vaultDNSSuffix, port), {MonitorAudience}}
 }

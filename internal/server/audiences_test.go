@@ -18,6 +18,8 @@ func TestAudienceSet(t *testing.T) {
 		"https://vault.localhost":              true,
 		"https://vault.azure.net":              true,
 		"https://vault.azure.net/":             true,
+		"https://monitor.azure.com":            true,
+		"https://monitor.azure.com/":           true,
 		"https://graph.microsoft.com":          false,
 		"https://127.0.0.1:9443":               false,
 		"https://vault.localhost:9443":         false,

@@ -27,6 +27,10 @@ func storeType(t string) store.ColumnType {
 		return store.TypeDateTime
 	case ingest.TypeGUID:
 		return store.TypeGUID
+	case ingest.TypeInt:
+		return store.TypeInt
+	case ingest.TypeDynamic:
+		return store.TypeDynamic
 	default:
 		return store.TypeString
 	}
@@ -82,6 +86,8 @@ func toRows(b *ingest.Batch, chunk int) []store.Rows {
 				sc.Bools = c.Bools[lo:hi:hi]
 			case ingest.TypeDatetime:
 				sc.Ints = c.Times[lo:hi:hi]
+			case ingest.TypeInt:
+				sc.Ints = c.Ints[lo:hi:hi]
 			default:
 				sc.Strings = c.Strings[lo:hi:hi]
 			}

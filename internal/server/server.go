@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kustodian/kustodian/internal/appinsights"
 	"github.com/kustodian/kustodian/internal/arm"
 	"github.com/kustodian/kustodian/internal/devtls"
 	"github.com/kustodian/kustodian/internal/identity"
@@ -292,6 +293,16 @@ func (s *Server) init(ctx context.Context) error {
 		Batches: batches,
 		Replay:  replay,
 	})))
+	// Application Insights track: the same admission pools and Sink.
+	verifyMonitor := verifier(ids, []string{appinsights.Audience})
+	track := s.instrument("track", appinsights.NewHandler(appinsights.Options{
+		Directory: componentDirectory{s}, Sink: ingestSink{s}, Log: log,
+		Verify:    func(ctx context.Context, raw string) (*identity.Claims, error) { return verifyMonitor(ctx, raw, "") },
+		Authorize: authz.Check,
+		Bodies:    bodies, Batches: batches,
+	}))
+	mux.Handle("/v2/track", track)
+	mux.Handle("/v2.1/track", track)
 	observeQuery := s.registerQueryMetrics(cfg.QueryLimits)
 	queries := query.New(query.Options{
 		Verify: verifier(ids, QueryAudiences(s.endpoint)), Audience: QueryAudience, Log: log, Observe: observeQuery,
