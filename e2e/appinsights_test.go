@@ -185,7 +185,17 @@ func TestAppInsightsLocalAuthDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expect(t, e.track(t, body, false, tk.Token), http.StatusOK, "")
+	// Telemetry/Write is a data action: the Owner of the subscription may
+	// not send; a principal with Monitoring Metrics Publisher on the
+	// component may.
+	expect(t, e.track(t, body, false, tk.Token), http.StatusForbidden, "")
+	publisher, oid := e.newPrincipal(t, "ai-publisher")
+	expect(t, e.assign(t, tok, e.componentPath("rg", "app-entra"), monitorPublisherRole, oid), http.StatusCreated, "")
+	tkp, err := publisher.GetToken(t.Context(), tokenScope("https://monitor.azure.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.track(t, body, false, tkp.Token), http.StatusOK, "")
 	// Another principal without a role on the component is refused.
 	other, _ := e.newPrincipal(t, "ai-no-role")
 	tk2, err := other.GetToken(t.Context(), tokenScope("https://monitor.azure.com"))

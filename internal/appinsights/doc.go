@@ -30,9 +30,10 @@
 // key", as Azure does); at most that item and the reader's buffer (96 KiB)
 // are read before the request is admitted. A bearer token (audience
 // https://monitor.azure.com) is verified before any of the body is read and
-// its principal needs Microsoft.Insights/Telemetry/Write on the component;
-// a component with DisableLocalAuth takes nothing else (401). The request
-// is then charged to the ingestion admission pools (package admit) under
+// its principal needs the data action Microsoft.Insights/Telemetry/Write on
+// the component (Monitoring Metrics Publisher; Owner's actions are not data
+// actions); a component with DisableLocalAuth takes nothing else (401). The
+// request is then charged to the ingestion admission pools (package admit) under
 // the component's AppId — Content-Length for the body, and the decoded
 // batch as it grows — and the decompressed body is bounded at 64 MiB (413).
 //

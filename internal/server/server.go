@@ -298,7 +298,7 @@ func (s *Server) init(ctx context.Context) error {
 	track := s.instrument("track", appinsights.NewHandler(appinsights.Options{
 		Directory: componentDirectory{s}, Sink: ingestSink{s}, Log: log,
 		Verify:    func(ctx context.Context, raw string) (*identity.Claims, error) { return verifyMonitor(ctx, raw, "") },
-		Authorize: authz.Check,
+		Authorize: authz.CheckData, // Telemetry/Write is a data action: Monitoring Metrics Publisher, not Owner
 		Bodies:    bodies, Batches: batches,
 	}))
 	mux.Handle("/v2/track", track)
