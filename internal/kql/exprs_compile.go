@@ -90,8 +90,6 @@ func (c *compiler) binaryMore(e *BinaryExpr, lp, rp *cexpr) (cexpr, bool, error)
 		switch {
 		case other == TypeInt && isArith:
 			to = TypeLong
-		case other == TypeDatetime || other == TypeTimespan:
-			return nil, false, nil // needs todatetime()/totimespan()
 		}
 		if lt == TypeDynamic {
 			*lp = convertExpr(c, l, to)
