@@ -296,7 +296,7 @@ func autoName(e Expr, n *int) string {
 	case *Ident:
 		return e.Name
 	case *CallExpr:
-		if (e.Name == "bin" || e.Name == "floor") && len(e.Args) > 0 {
+		if (e.Name == "bin" || e.Name == "floor" || firstArgNamed[e.Name]) && len(e.Args) > 0 {
 			if id, ok := e.Args[0].(*Ident); ok {
 				return id.Name
 			}

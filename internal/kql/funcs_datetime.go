@@ -16,6 +16,14 @@ import (
 // (startofweek, datetime_diff('week')), week numbers are ISO 8601, and a
 // result outside the datetime range is null.
 
+// firstArgNamed lists the functions whose result, when not named, takes
+// the name of their first argument's column, as bin() does in Kusto
+// (summarize by startofday(TimeGenerated) makes a column TimeGenerated).
+var firstArgNamed = map[string]bool{
+	"startofday": true, "startofweek": true, "startofmonth": true, "startofyear": true,
+	"endofday": true, "endofweek": true, "endofmonth": true, "endofyear": true, "bin_at": true,
+}
+
 func init() {
 	register(&funcDef{min: 1, max: 1, compile: func(c *compiler, e *CallExpr, args []cexpr) (cexpr, error) {
 		return convertExpr(c, args[0], TypeDatetime), nil
