@@ -38,7 +38,7 @@ func (c *compiler) operatorMore(op Operator) (stage, error) {
 	case *ParseOp:
 		return c.parse(op)
 	case *MvApplyOp:
-		return nil, errUnsupported(op.At, "mv-apply")
+		return c.mvApply(op)
 	case *MakeSeriesOp:
 		return nil, errUnsupported(op.At, "make-series")
 	case *EvaluateOp:
