@@ -89,3 +89,24 @@ func TestParseMoreErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkspaceTable(t *testing.T) {
+	q, err := Parse(`workspace("ws-2").['App Logs'] | take 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `workspace("ws-2").App Logs`
+	if q.Source.Name != want || q.Input != nil {
+		t.Fatalf("source %q, input %v; want %q", q.Source.Name, q.Input, want)
+	}
+	ref, table, ok := SplitQualified(q.Source.Name)
+	if !ok || ref != "ws-2" || table != "App Logs" {
+		t.Fatalf("SplitQualified = %q, %q, %v", ref, table, ok)
+	}
+	if _, _, ok := SplitQualified("AppLogs_CL"); ok {
+		t.Fatal("SplitQualified of a plain name")
+	}
+	if _, err := Parse(`workspace(1).T`); err == nil {
+		t.Fatal("workspace(1).T parsed")
+	}
+}

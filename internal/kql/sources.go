@@ -172,6 +172,10 @@ func (p *parser) tabularSource() (*Query, error) {
 		}
 		q.Source.Name = t.text
 		q.Input = cs
+		if err == nil && t.text == "workspace" && p.isPunct(".") {
+			q.Source.Name, err = p.workspaceTable(cs) // workspace.go
+			q.Input = nil
+		}
 	default:
 		q.Source.Name = t.text
 	}
