@@ -55,6 +55,7 @@ func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	sink.res.PeakMemoryBytes = b.peak
 	return sink.res, nil
 }
 
