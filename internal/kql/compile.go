@@ -331,6 +331,13 @@ func (s *names) unique(name string) string {
 }
 
 func (c *compiler) project(cols []NamedExpr, extend bool) (stage, error) {
+	if st, ok, err := c.projectChained(cols, extend); ok {
+		return st, err // project_chain.go: columns that read earlier ones
+	}
+	return c.projectPlain(cols, extend)
+}
+
+func (c *compiler) projectPlain(cols []NamedExpr, extend bool) (stage, error) {
 	st := &projectStage{extend: extend}
 	taken := newNames()
 	var out []column
