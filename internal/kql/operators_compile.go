@@ -40,7 +40,7 @@ func (c *compiler) operatorMore(op Operator) (stage, error) {
 	case *MvApplyOp:
 		return c.mvApply(op)
 	case *MakeSeriesOp:
-		return nil, errUnsupported(op.At, "make-series")
+		return c.makeSeries(op)
 	case *EvaluateOp:
 		return nil, errUnsupported(op.At, "evaluate "+op.Name+"()")
 	case *GetSchemaOp:
