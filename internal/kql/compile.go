@@ -331,6 +331,10 @@ func (s *names) unique(name string) string {
 }
 
 func (c *compiler) project(cols []NamedExpr, extend bool) (stage, error) {
+	cols, err := c.expandTuples(cols) // funcs_series.go: (a, b) = f(...)
+	if err != nil {
+		return nil, err
+	}
 	if st, ok, err := c.projectChained(cols, extend); ok {
 		return st, err // project_chain.go: columns that read earlier ones
 	}

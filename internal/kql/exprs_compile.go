@@ -19,6 +19,8 @@ func (c *compiler) exprMore(e Expr) (cexpr, error) {
 		return nil, semanticErr(e.At, "a tabular expression is not a scalar value; use toscalar()")
 	case *Star:
 		return nil, semanticErr(e.At, "'*' is not an expression here")
+	case *TupleItem:
+		return c.tupleItem(e) // funcs_series.go
 	}
 	return nil, semanticErr(e.Pos(), "unsupported expression %T", e)
 }
