@@ -24,9 +24,9 @@ import (
 // tables. Measured values, rounded down to a tenth of a percent; raise them
 // when the language grows, never lower them.
 const (
-	corpusParseFloor   = 97.6
-	corpusCompileFloor = 75.4
-	corpusRunFloor     = 75.4
+	corpusParseFloor   = 97.9
+	corpusCompileFloor = 75.9
+	corpusRunFloor     = 75.9
 )
 
 // corpusDir holds the corpora (testdata/corpus/README.md says what is there).
@@ -330,6 +330,15 @@ func (standardCatalog) Table(_ context.Context, name string) (*kql.Schema, error
 		s.Columns = append(s.Columns, kql.ColumnDef{Name: c.Name, Type: typ})
 	}
 	return s, nil
+}
+
+// TableNames lists the standard tables, for union * and wildcards.
+func (standardCatalog) TableNames(context.Context) ([]string, error) {
+	var names []string
+	for _, t := range tables.Standard() {
+		names = append(names, t.Name)
+	}
+	return names, nil
 }
 
 // emptySource answers every scan with no rows.

@@ -352,6 +352,10 @@ func (p *parser) unionLeg() (*Query, error) {
 		}
 		return &Query{Source: &TableRef{Name: name, At: t.pos}}, nil
 	}
+	if t.kind == tokPunct && t.text == "*" {
+		p.advance()
+		return &Query{Source: &TableRef{Name: "*", At: t.pos}}, nil
+	}
 	return nil, syntaxErr(t.pos, "expected a table or a parenthesised query in union but found %s", describe(t))
 }
 
@@ -573,7 +577,11 @@ func (env *letEnv) union(u *UnionSource, input *Plan) (*Plan, error) {
 		legs = append(legs, input)
 		names = append(names, input.table.Name)
 	}
-	for i, leg := range u.Legs {
+	legs0, err := env.expandWildcards(u.Legs) // tablelist.go
+	if err != nil {
+		return nil, err
+	}
+	for i, leg := range legs0 {
 		p, err := env.plan(leg)
 		if err != nil {
 			var ke *Error

@@ -208,6 +208,30 @@ func (ws *workspaces) Table(ctx context.Context, name string) (*kql.Schema, erro
 	return out, nil
 }
 
+// TableNames implements kql.TableLister: the tables of every workspace
+// whose Data lists its tables.
+func (ws *workspaces) TableNames(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range ws.list {
+		l, ok := e.data.(kql.TableLister)
+		if !ok {
+			continue
+		}
+		names, err := l.TableNames(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
 // Scan implements kql.Source.
 func (ws *workspaces) Scan(ctx context.Context, req kql.ScanRequest) (kql.BatchIterator, error) {
 	if ref, table, ok := kql.SplitQualified(req.Table); ok {
