@@ -56,6 +56,13 @@ type options struct {
 	compactInterval time.Duration
 	// keyRefreshInterval as server.Config.KeyRefreshInterval (0: default).
 	keyRefreshInterval time.Duration
+	// Admission and body pace as in server.Config (0: defaults).
+	ingestBodyBytes, ingestBatchBytes int64
+	admissionClientShare              int
+	admissionWait                     time.Duration
+	bodyMinRate                       int64
+	bodyReadGrace                     time.Duration
+	replayProtection                  bool
 }
 
 func start(t testing.TB, o options) *env {
@@ -81,6 +88,9 @@ func start(t testing.TB, o options) *env {
 		ClusterSoftDeleteRetention: o.clusterRetention, PurgeInterval: o.purgeInterval,
 		KeyOutageGrace: o.keyOutageGrace, OutageBuffering: o.outageBuffering, CompactInterval: o.compactInterval,
 		KeyRefreshInterval: o.keyRefreshInterval,
+		IngestBodyBytes:    o.ingestBodyBytes, IngestBatchBytes: o.ingestBatchBytes, AdmissionClientShare: o.admissionClientShare,
+		AdmissionWait: o.admissionWait, BodyMinRate: o.bodyMinRate, BodyReadGrace: o.bodyReadGrace,
+		CollectorReplayProtection: o.replayProtection,
 	})
 	if err != nil {
 		cancel()

@@ -31,6 +31,7 @@ import (
 
 	"github.com/kustodian/kustodian/internal/audit"
 	"github.com/kustodian/kustodian/internal/devtls"
+	"github.com/kustodian/kustodian/internal/ingest"
 	"github.com/kustodian/kustodian/internal/meta"
 	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/resources"
@@ -157,6 +158,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.KeyOutageGrace, "key-outage-grace", server.DefaultKeyOutageGrace, "how long cached account keys outlive transient key vault failures")
 	fs.StringVar(&cfg.OutageBuffering, "outage-buffering", server.DefaultOutageBuffering, "while a customer key is unavailable: platform (buffer ingestion under the platform key) or reject")
 	fs.DurationVar(&cfg.CompactInterval, "compact-interval", server.DefaultCompactInterval, "how often the log store merges small segments (0 disables)")
+	cfg.IngestBodyBytes, cfg.IngestBatchBytes, cfg.BodyMinRate = server.DefaultIngestBodyBytes, server.DefaultIngestBatchBytes, server.DefaultBodyMinRate
+	fs.Var(byteSize{&cfg.IngestBodyBytes}, "ingest-bodies-in-flight", "bytes of Data Collector request bodies (their Content-Length) being received and decoded at once; beyond: 429/503 with Retry-After")
+	fs.Var(byteSize{&cfg.IngestBatchBytes}, "ingest-batches-in-flight", "bytes of decoded Data Collector batches in flight, from decoding until stored (the bound on ingestion memory); beyond: 429/503 with Retry-After")
+	fs.IntVar(&cfg.AdmissionClientShare, "admission-client-share", server.DefaultAdmissionClientShare, "percentage of each admission pool one workspace may hold; beyond it its requests get 429")
+	fs.DurationVar(&cfg.AdmissionWait, "admission-wait", server.DefaultAdmissionWait, "how long a request waits for room in an admission pool before 429/503 (0: refuse at once)")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time a client has to send a request's headers (and to finish the TLS handshake)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
+	fs.Var(byteSize{&cfg.BodyMinRate}, "body-min-rate", "bytes per second a request body must keep up once --body-read-grace is used up; slower bodies are cut off (408) (0: no bound)")
+	fs.DurationVar(&cfg.BodyReadGrace, "body-read-grace", server.DefaultBodyReadGrace, "waiting for a request body allowed beyond what --body-min-rate gives")
+	fs.BoolVar(&cfg.CollectorReplayProtection, "collector-replay-protection", false, "refuse an exact replay (same workspace and signature) of a Data Collector post within the x-ms-date window, which Azure accepts")
+	fs.IntVar(&cfg.CollectorReplayEntries, "collector-replay-entries", ingest.DefaultReplayEntries, "signatures --collector-replay-protection remembers at most; at the cap the oldest is forgotten and older dates are refused")
 	ql := &cfg.QueryLimits
 	fs.DurationVar(&ql.Timeout, "query-timeout", query.DefaultTimeout, "a query's server timeout unless the request asks for another with 'Prefer: wait=N'")
 	fs.DurationVar(&ql.MaxTimeout, "query-max-timeout", query.DefaultMaxTimeout, "the longest server timeout a query may ask for")
@@ -172,6 +184,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	// On the command line 0 turns these off; in server.Config zero means
+	// the default and negative off.
+	if cfg.BodyMinRate == 0 {
+		cfg.BodyMinRate = -1
+	}
+	if cfg.AdmissionWait == 0 {
+		cfg.AdmissionWait = -1
 	}
 	if *memoryLimit < 0 {
 		return fmt.Errorf("--memory-limit %d must not be negative", *memoryLimit)

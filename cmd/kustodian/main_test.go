@@ -164,6 +164,34 @@ func TestEnvironmentVariablesSetFlags(t *testing.T) {
 	}
 }
 
+func TestByteSizeFlag(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		str  string
+		err  bool
+	}{
+		{"512", 512, "512", false},
+		{"16KiB", 16 << 10, "16KiB", false},
+		{"160MiB", 160 << 20, "160MiB", false},
+		{"2GiB", 2 << 30, "2GiB", false},
+		{"1536MiB", 1536 << 20, "1536MiB", false},
+		{" 1 MiB ", 1 << 20, "1MiB", false},
+		{"10B", 10, "10", false},
+		{"1.5MiB", 0, "", true},
+		{"-1", 0, "", true},
+		{"10MB", 0, "", true},
+		{"99999999999GiB", 0, "", true},
+	}
+	for _, tt := range tests {
+		var n int64
+		err := byteSize{&n}.Set(tt.in)
+		if (err != nil) != tt.err || !tt.err && (n != tt.want || byteSize{&n}.String() != tt.str) {
+			t.Errorf("%q: %d %q %v", tt.in, n, byteSize{&n}.String(), err)
+		}
+	}
+}
+
 func TestCommands(t *testing.T) {
 	tests := []struct {
 		args    []string
@@ -177,6 +205,8 @@ func TestCommands(t *testing.T) {
 		{args: []string{"feature", "approve", "--data-dir", "/nonexistent/kd"}, wantErr: "--subscription is required"},
 		{args: []string{"subscription", "set-max-capacity", "--subscription", "s", "--gb", "2050"}, wantErr: "multiple of 100"},
 		{args: []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", "/nonexistent/kd", "extra"}, wantErr: "unexpected arguments"},
+		{args: []string{"serve", "--ingest-batches-in-flight", "lots"}, wantErr: "not a size"},
+		{args: []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", "/nonexistent/kd", "--ingest-batches-in-flight", "16MiB"}, wantErr: "less than the"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -10,7 +10,10 @@
 //     Microsoft identity platform's v2.0 app-only tokens (token.go);
 //   - the HTTP endpoints the official Azure SDK credentials talk to: the
 //     OAuth 2.0 client-credentials token endpoints (v2.0 and v1), the OpenID
-//     Connect discovery documents and the JSON Web Key Sets (handlers.go);
+//     Connect discovery documents and the JSON Web Key Sets (handlers.go),
+//     per tenant and, for one tenant (Options.ADFSTenant), under the AD
+//     FS-style authority {AuthorityHost}adfs that the Azure CLI and MSAL use
+//     without asking Microsoft's instance discovery;
 //   - built-in Azure role definitions and the authorization check
 //     (rbac.go).
 //
@@ -25,6 +28,8 @@
 //     is not the tenant's;
 //   - a token is valid only while its principal still exists in the
 //     directory;
+//   - a token names the audience its client asked for; a service accepts
+//     every audience Azure accepts for it (Verify takes the set);
 //   - error messages may carry a reason (they may be shown to clients) but
 //     never the token itself;
 //   - this package keeps no metrics and no state of its own: everything it

@@ -61,8 +61,13 @@ func route(path string) (tenant string, ep endpoint, ok bool) {
 //	GET/HEAD /{tenant}/discovery/v2.0/keys
 //	GET/HEAD /{tenant}/discovery/keys
 //
-// Paths are matched case-insensitively below the tenant. The server uses it
-// to send these requests to Handler and everything else to Resource Manager.
+// Paths are matched case-insensitively below the tenant. With
+// Options.ADFSTenant set, the tenant segment "adfs" is the AD FS-style
+// authority {AuthorityHost}adfs, which serves that tenant: the Azure CLI and
+// MSAL discover it at /adfs/.well-known/openid-configuration and get tokens
+// at /adfs/oauth2/token (with a v2.0 "scope" or a v1 "resource"). The server
+// uses IsIdentityPath to send these requests to Handler and everything else
+// to Resource Manager.
 func IsIdentityPath(path string) bool {
 	_, _, ok := route(path)
 	return ok
@@ -83,6 +88,12 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	post := ep == epTokenV2 || ep == epTokenV1
+	// The AD FS authority names no tenant: it serves Options.ADFSTenant.
+	adfs := s.adfs != "" && strings.EqualFold(tenantID, adfsSegment)
+	lookup := strings.ToLower(tenantID)
+	if adfs {
+		lookup = s.adfs
+	}
 	switch {
 	case post && r.Method != http.MethodPost:
 		w.Header().Set("Allow", http.MethodPost)
@@ -96,7 +107,7 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	t, err := s.dir.Tenant(r.Context(), strings.ToLower(tenantID))
+	t, err := s.dir.Tenant(r.Context(), lookup)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		status := http.StatusBadRequest
@@ -112,14 +123,20 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	switch ep {
-	case epTokenV2, epTokenV1:
-		s.serveToken(w, r, e, t, ep == epTokenV1)
-	case epOIDCV2:
+	switch {
+	case ep == epTokenV1 && adfs:
+		s.serveToken(w, r, e, t, formADFS)
+	case ep == epTokenV2:
+		s.serveToken(w, r, e, t, formV2)
+	case ep == epTokenV1:
+		s.serveToken(w, r, e, t, formV1)
+	case ep == epOIDCV1 && adfs:
+		writeJSON(w, http.StatusOK, s.adfsConfiguration(t.ID))
+	case ep == epOIDCV2:
 		writeJSON(w, http.StatusOK, s.openIDConfiguration(t.ID, "oauth2/v2.0/", "discovery/v2.0/keys"))
-	case epOIDCV1:
+	case ep == epOIDCV1:
 		writeJSON(w, http.StatusOK, s.openIDConfiguration(t.ID, "oauth2/", "discovery/keys"))
-	case epKeysV2, epKeysV1:
+	default: // epKeysV2, epKeysV1
 		if t.SigningKey == nil {
 			s.serverError(w, e, "read tenant", fmt.Errorf("tenant %q has no signing key", t.ID))
 			return
@@ -136,10 +153,20 @@ type tokenRequest struct {
 	resource         string // v1: the resource parameter as sent
 }
 
-// serveToken serves the client-credentials grant of the v2.0 endpoint (scope)
-// or of the v1 endpoint (resource).
-func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, e *oauthError, t *Tenant, v1 bool) {
-	req, ok := s.parseTokenRequest(w, r, e, v1)
+// tokenForm is the form of a token request an endpoint accepts.
+type tokenForm int
+
+const (
+	formV2   tokenForm = iota // the v2.0 endpoint: "scope"
+	formV1                    // the v1 endpoint: "resource"
+	formADFS                  // AD FS: "resource" (ADAL) or "scope" (MSAL)
+)
+
+// serveToken serves the client-credentials grant of a token endpoint. The
+// answer has the shape of the form the request used: v1 (numbers as
+// strings, the resource echoed) for "resource", v2.0 for "scope".
+func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, e *oauthError, t *Tenant, form tokenForm) {
+	req, ok := s.parseTokenRequest(w, r, e, form)
 	if !ok {
 		return
 	}
@@ -180,7 +207,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, e *oauthErr
 	// Like Entra ID, report one second less than the token's lifetime so a
 	// client never holds a token it believes valid after exp.
 	secs := max(int64(expiresIn/time.Second)-1, 1)
-	if !v1 {
+	if req.resource == "" {
 		writeJSON(w, http.StatusOK, tokenResponseV2{
 			TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok,
 		})
@@ -227,7 +254,7 @@ var oidcScopes = map[string]bool{"openid": true, "profile": true, "offline_acces
 
 // parseTokenRequest reads and checks a token request, writing the error
 // response and reporting false if it is not acceptable.
-func (s *Service) parseTokenRequest(w http.ResponseWriter, r *http.Request, e *oauthError, v1 bool) (*tokenRequest, bool) {
+func (s *Service) parseTokenRequest(w http.ResponseWriter, r *http.Request, e *oauthError, f tokenForm) (*tokenRequest, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		e.write(w, http.StatusBadRequest, "invalid_request", 9002313,
@@ -278,7 +305,7 @@ func (s *Service) parseTokenRequest(w http.ResponseWriter, r *http.Request, e *o
 		return nil, false
 	}
 
-	if v1 {
+	if f == formV1 || (f == formADFS && form.Has("resource")) {
 		req.resource = form.Get("resource")
 		if req.resource == "" {
 			missing("resource")
@@ -344,6 +371,38 @@ func secretMatches(p *Principal, secret string) bool {
 	}
 	match := subtle.ConstantTimeCompare(HashSecret(secret), want) == 1
 	return match && usable
+}
+
+// adfsSegment is the first path segment of the AD FS-style authority.
+const adfsSegment = "adfs"
+
+// adfsConfiguration returns the OpenID Connect discovery document of the
+// AD FS-style authority, shaped like AD FS's own: its issuer is the
+// authority, its endpoints are below it, and access_token_issuer says which
+// issuer the access tokens carry (the tenant's, as from every other
+// endpoint, so every service verifies them the same way).
+func (s *Service) adfsConfiguration(tenantID string) map[string]any {
+	base := s.authority + adfsSegment + "/"
+	return map[string]any{
+		"issuer":                                s.authority + adfsSegment,
+		"access_token_issuer":                   s.Issuer(tenantID),
+		"token_endpoint":                        base + "oauth2/token",
+		"authorization_endpoint":                base + "oauth2/authorize",
+		"device_authorization_endpoint":         base + "oauth2/devicecode",
+		"end_session_endpoint":                  base + "oauth2/logout",
+		"jwks_uri":                              base + "discovery/keys",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+		"grant_types_supported":                 []string{"client_credentials"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"claims_supported": []string{
+			"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "appid", "azp", "idtyp", "ver", "xms_mirid",
+		},
+		"microsoft_multi_refresh_token": true,
+	}
 }
 
 // openIDConfiguration returns a tenant's OpenID Connect discovery document;

@@ -172,7 +172,8 @@ func newFixtureAt(t *testing.T, authorityHost string) *fixture {
 			return SameAudience(aud, armAud) || SameAudience(aud, "https://management.core.windows.net/") ||
 				SameAudience(aud, vaultAud)
 		},
-		Now: clk.Now,
+		Now:        clk.Now,
+		ADFSTenant: tenantA,
 	})
 	return &fixture{dir: dir, clock: clk, svc: svc, secret: secret}
 }

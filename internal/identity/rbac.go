@@ -40,6 +40,9 @@ type RoleDefinition struct {
 	Description string
 	Actions     []string
 	NotActions  []string
+	// DataActions are the data-plane actions the role allows (e.g.
+	// "Microsoft.Insights/Telemetry/Write"); Actions never grant them.
+	DataActions []string
 }
 
 // Built-in role GUIDs, the same as Azure's.
@@ -50,7 +53,15 @@ const (
 	ContributorRoleID = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 	// ReaderRoleID is the GUID of the Reader role.
 	ReaderRoleID = "acdd72a7-3d48-4b3d-a1ac-b75ea7cdf3d4"
+	// MonitoringMetricsPublisherRoleID is the GUID of the Monitoring
+	// Metrics Publisher role, which lets a principal send data through a
+	// data collection rule (the Logs Ingestion API).
+	MonitoringMetricsPublisherRoleID = "3913510d-42f4-4e42-8a64-420c390055eb"
 )
+
+// TelemetryWriteAction is the data action the Logs Ingestion API checks on
+// a data collection rule.
+const TelemetryWriteAction = "Microsoft.Insights/Telemetry/Write"
 
 // BuiltinRoles are the Azure built-in roles Kustodian supports. Treat it as
 // read-only.
@@ -87,6 +98,13 @@ var BuiltinRoles = []RoleDefinition{
 		Description: "View all resources, but does not allow you to make any changes.",
 		Actions:     []string{"*/read"},
 	},
+	{
+		ID:          MonitoringMetricsPublisherRoleID,
+		Name:        "Monitoring Metrics Publisher",
+		Description: "Enables publishing metrics against Azure resources",
+		Actions:     []string{"Microsoft.Insights/Register/Action", "Microsoft.Support/*", "Microsoft.Resources/subscriptions/resourceGroups/read"},
+		DataActions: []string{TelemetryWriteAction},
+	},
 }
 
 // roleDefinitionsPath is what precedes the GUID in a full role definition id.
@@ -116,6 +134,13 @@ func RoleByID(idOrGUID string) (RoleDefinition, bool) {
 // matches it and no NotActions pattern does (case-insensitively).
 func (r RoleDefinition) Allows(action string) bool {
 	return anyMatch(r.Actions, action) && !anyMatch(r.NotActions, action)
+}
+
+// AllowsData reports whether the role allows a data action: only its
+// DataActions count (Owner's "*" is a control-plane wildcard and grants no
+// data action, as in Azure).
+func (r RoleDefinition) AllowsData(action string) bool {
+	return anyMatch(r.DataActions, action)
 }
 
 // AuthorizationError is the error of a refused action. It wraps
@@ -170,6 +195,29 @@ func (a *Authorizer) Check(ctx context.Context, principalID, action, scope strin
 			continue
 		}
 		if role, ok := RoleByID(as.RoleDefinitionID); ok && role.Allows(action) {
+			return nil
+		}
+	}
+	return refused
+}
+
+// CheckData is Check for a data action (RoleDefinition.AllowsData): nil if
+// one of the principal's role assignments at scope or above grants it.
+func (a *Authorizer) CheckData(ctx context.Context, principalID, action, scope string) error {
+	refused := &AuthorizationError{PrincipalID: principalID, Action: action, Scope: scope}
+	if principalID == "" || action == "" {
+		return refused
+	}
+	assignments, err := a.src.AssignmentsForPrincipal(ctx, principalID)
+	if err != nil {
+		return fmt.Errorf("identity: role assignments of %s: %w", principalID, err)
+	}
+	target := normalizeScope(scope)
+	for _, as := range assignments {
+		if !strings.EqualFold(as.PrincipalID, principalID) || !scopeCovers(normalizeScope(as.Scope), target) {
+			continue
+		}
+		if role, ok := RoleByID(as.RoleDefinitionID); ok && role.AllowsData(action) {
 			return nil
 		}
 	}

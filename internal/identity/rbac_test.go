@@ -223,3 +223,36 @@ func TestAuthorizerErrors(t *testing.T) {
 		t.Errorf("source failure: err = %v", err)
 	}
 }
+
+func TestCheckDataAction(t *testing.T) {
+	const rule = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/dataCollectionRules/dcr1"
+	tests := []struct {
+		name  string
+		role  string
+		scope string
+		want  bool
+	}{
+		{"publisher on the rule", MonitoringMetricsPublisherRoleID, rule, true},
+		{"publisher on the group", MonitoringMetricsPublisherRoleID, "/subscriptions/s/resourceGroups/rg", true},
+		{"publisher on the subscription, full id", "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/" + MonitoringMetricsPublisherRoleID, "/subscriptions/s", true},
+		{"publisher on another rule", MonitoringMetricsPublisherRoleID, rule + "2", false},
+		{"owner", OwnerRoleID, "/", false},
+		{"contributor", ContributorRoleID, rule, false},
+		{"reader", ReaderRoleID, rule, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := NewAuthorizer(&fakeAssignments{list: []RoleAssignment{{Scope: tt.scope, RoleDefinitionID: tt.role, PrincipalID: "p"}}})
+			err := a.CheckData(context.Background(), "p", TelemetryWriteAction, rule)
+			if (err == nil) != tt.want {
+				t.Fatalf("CheckData = %v, want allowed=%v", err, tt.want)
+			}
+			if err != nil && !errors.Is(err, ErrForbidden) {
+				t.Fatalf("err %v does not wrap ErrForbidden", err)
+			}
+		})
+	}
+	if err := NewAuthorizer(&fakeAssignments{}).CheckData(context.Background(), "", TelemetryWriteAction, rule); err == nil {
+		t.Fatal("empty principal allowed")
+	}
+}

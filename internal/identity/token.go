@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,11 @@ type Options struct {
 	// that cannot be read, say); nil means slog.Default(). Tokens and
 	// secrets are never logged.
 	Logger *slog.Logger
+	// ADFSTenant, if set, is the tenant served by the AD FS-style authority
+	// "{AuthorityHost}adfs": the form of authority for which the Azure CLI
+	// and MSAL skip Microsoft's instance discovery and take the tenant from
+	// the authority itself. Empty: no such authority (its paths answer 404).
+	ADFSTenant string
 }
 
 // Service issues and verifies access tokens and serves the token, discovery
@@ -59,6 +65,7 @@ type Service struct {
 	leeway    time.Duration
 	now       func() time.Time
 	log       *slog.Logger
+	adfs      string // the AD FS authority's tenant; "" none
 }
 
 // New returns a token service reading tenants and principals from dir. It
@@ -75,6 +82,7 @@ func New(dir Directory, opts Options) *Service {
 		leeway:    opts.Leeway,
 		now:       opts.Now,
 		log:       opts.Logger,
+		adfs:      strings.ToLower(opts.ADFSTenant),
 	}
 	if !strings.HasSuffix(s.authority, "/") {
 		s.authority += "/"
@@ -300,14 +308,16 @@ func (s *Service) MintForManagedIdentity(ctx context.Context, tenantID, objectID
 	return tok, err
 }
 
-// Verify verifies an access token for the wanted audience and returns its
-// claims. The token must be an RS256 JWT signed with the key of its own
-// tenant (tid) under that key's id, issued by that tenant's issuer for the
-// audience (compared with SameAudience), within its validity period (with
-// Options.Leeway), and its principal (oid) must still exist. A refused token
-// gives an error wrapping ErrInvalidToken (one of the Err* *TokenError
-// values); any other error is a failure to read the directory.
-func (s *Service) Verify(ctx context.Context, raw string, audience string) (*Claims, error) {
+// Verify verifies an access token for a service and returns its claims.
+// audiences are every audience the service accepts (Resource Manager's
+// "https://management.azure.com" and "https://management.core.windows.net",
+// say); the token must name one of them (compared with SameAudience). The
+// token must be an RS256 JWT signed with the key of its own tenant (tid)
+// under that key's id, issued by that tenant's issuer, within its validity
+// period (with Options.Leeway), and its principal (oid) must still exist. A
+// refused token gives an error wrapping ErrInvalidToken (one of the Err*
+// *TokenError values); any other error is a failure to read the directory.
+func (s *Service) Verify(ctx context.Context, raw string, audiences ...string) (*Claims, error) {
 	if raw == "" {
 		return nil, ErrMalformedToken
 	}
@@ -365,7 +375,7 @@ func (s *Service) Verify(ctx context.Context, raw string, audience string) (*Cla
 	if c.TenantID != pre.TenantID || c.ObjectID != pre.ObjectID {
 		return nil, ErrMalformedToken // cannot happen: same bytes, parsed twice
 	}
-	if !SameAudience(c.Audience, audience) {
+	if !slices.ContainsFunc(audiences, func(a string) bool { return SameAudience(c.Audience, a) }) {
 		return nil, ErrAudienceMismatch
 	}
 	p, err := s.dir.PrincipalByObjectID(ctx, t.ID, c.ObjectID)

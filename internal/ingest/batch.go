@@ -95,7 +95,7 @@ func (b *Batch) addRow(tg int64, vals []value) error {
 	seen := make(map[string]bool, len(vals))
 	for _, v := range vals {
 		if seen[v.name] {
-			return fmt.Errorf("two fields map to the column %s", v.name)
+			return fmt.Errorf("two fields map to the column %s", truncate(v.name))
 		}
 		seen[v.name] = true
 	}

@@ -236,7 +236,7 @@ func FuzzParse(f *testing.F) {
 	}
 	c := &collector{o: Options{Now: func() time.Time { return testNow }}}
 	f.Fuzz(func(t *testing.T, body string) {
-		b, err := c.parse(wsID, "T", "t", []byte(body))
+		b, err := c.parse(wsID, "T", "t", strings.NewReader(body), nil)
 		if err != nil {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kustodian/kustodian/internal/datetime"
+	"github.com/kustodian/kustodian/internal/pipeline"
 )
 
 // The TimeGenerated window (Azure's documented values, for every table and
@@ -12,8 +13,8 @@ import (
 // at most MaxTimeGeneratedLead after it; otherwise TimeGenerated is the
 // received time. See ResolveTimeGenerated.
 const (
-	MaxTimeGeneratedAge  = 48 * time.Hour
-	MaxTimeGeneratedLead = 24 * time.Hour
+	MaxTimeGeneratedAge  = pipeline.MaxTimeGeneratedAge
+	MaxTimeGeneratedLead = pipeline.MaxTimeGeneratedLead
 )
 
 // ResolveTimeGenerated returns the TimeGenerated (ticks) stored for a record
@@ -28,11 +29,10 @@ const (
 // never delete it at once; and a time far in the past or future (year 1,
 // year 9999) never becomes TimeGenerated, though it stays in its own
 // datetime column.
+//
+// The rule lives in package pipeline, the path every front door shares.
 func ResolveTimeGenerated(given int64, has bool, received int64) int64 {
-	if has && given >= received-datetime.SpanTicks(MaxTimeGeneratedAge) && given <= received+datetime.SpanTicks(MaxTimeGeneratedLead) {
-		return given
-	}
-	return received
+	return pipeline.ResolveTimeGenerated(given, has, received)
 }
 
 // receivedTicks returns the receive time in ticks. A server clock outside
@@ -56,14 +56,4 @@ func receivedTicks(now time.Time) int64 {
 // to UTC (year 0000, or 9999-12-31T23:00:00-02:00): Kusto has no datetime
 // for it, so the value is typed as a string (_s) rather than rejected or
 // wrapped around, and no data is lost.
-func ParseDatetime(s string) (int64, bool) {
-	if len(s) < 10 || s[4] != '-' {
-		return 0, false
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return datetime.FromTime(t)
-		}
-	}
-	return 0, false
-}
+func ParseDatetime(s string) (int64, bool) { return pipeline.ParseDatetime(s) }

@@ -1,7 +1,7 @@
 // Package ingest implements the HTTP Data Collector API
 // (POST /api/logs?api-version=2016-04-01): SharedKey authentication as Azure
-// computes it, replay protection by x-ms-date, Log-Type and body validation
-// with Azure's documented limits, and typing of fields into columns as Azure
+// computes it, x-ms-date within a skew, Log-Type and body validation with
+// Azure's documented limits, and typing of fields into columns as Azure
 // does ({name}_s, _d, _b, _t, _g in table {Log-Type}_CL, plus TimeGenerated,
 // TenantId, Type and SourceSystem).
 //
@@ -10,7 +10,29 @@
 // names its reason in the API's error shape {"Error","Message"} with the
 // status Azure uses; nothing is dropped silently. In particular a field
 // value over 32 KB is rejected rather than truncated (Azure truncates), so
-// a sender never loses data without being told.
+// a sender never loses data without being told. Values a client sent are
+// echoed in messages only cut to 64 bytes.
+//
+// A request costs the server nothing before it is known. The signature
+// covers the method, Content-Length, Content-Type, x-ms-date and the path
+// but not the body, so the headers are checked and the signature verified
+// over the declared length before a byte of the body is read; a body
+// without Content-Length (chunked) is refused with 411, as Azure does, and
+// one longer or shorter than declared with 400. Then the request is
+// admitted (Options.Bodies, Options.Batches: 429 when its workspace holds
+// its share, 503 when the server is saturated, both with Retry-After), and
+// only then is the body read and decoded — record by record as it
+// arrives, so the server holds the batch being built but never the whole
+// body, and a batch that grows past what it was charged is refused as it
+// grows.
+//
+// Replays. Because the signature does not cover the body, Azure accepts a
+// captured request again — or another body of the same length under its
+// signature — as long as its x-ms-date is within the skew (15 minutes
+// either way). That is a property of the API, and the default here too.
+// Options.Replay (a ReplayGuard) is a stricter mode that refuses an exact
+// replay (same workspace and signature) within the window, with bounded
+// memory; see ReplayGuard for what it costs senders.
 //
 // # Datetimes and TimeGenerated
 //

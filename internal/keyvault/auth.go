@@ -23,14 +23,14 @@ func (s *Service) unauthorized(c *call, msg string) *apiError {
 }
 
 // authenticate verifies the request's bearer token for the vault: issued
-// for Audience(host), in the vault's tenant.
+// for one of Audiences(host), in the vault's tenant.
 func (s *Service) authenticate(c *call) *apiError {
 	raw, ok := identity.BearerToken(c.r)
 	if !ok {
 		return s.unauthorized(c, "AKV10000: Request is missing a Bearer or PoP token.")
 	}
 	aud := s.Audience(c.r.Host)
-	claims, err := s.verify(c.ctx, raw, aud)
+	claims, err := s.verify(c.ctx, raw, s.Audiences(c.r.Host)...)
 	if err != nil {
 		var te *identity.TokenError
 		switch {

@@ -35,9 +35,12 @@
 //     zeroed after use where the Go runtime allows it;
 //   - a failed decrypt or unwrap answers one generic 400 message whatever
 //     the cause (no padding oracle); wrong bytes are never returned;
-//   - every request is authenticated (bearer token for the audience
-//     Audience(host), issued in the vault's tenant) and authorized by the
-//     vault's access policies before any key is looked up;
+//   - every request is authenticated (bearer token for one of
+//     Audiences(host): the challenge's Audience(host), the DNS suffix alone,
+//     or Azure's https://vault.azure.net; issued in the vault's tenant) and
+//     authorized by the vault's access policies before any key is looked up;
+//   - every api-version Azure serves is served (2016-10-01, 7.0 to today,
+//     previews included), each with its own response shape (apiversion.go);
 //   - bad input never yields a 500: every refusal is a Key Vault error
 //     {"error":{"code","message","innererror"}} with a 4xx status.
 //

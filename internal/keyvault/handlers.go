@@ -16,9 +16,6 @@ import (
 	"github.com/kustodian/kustodian/internal/identity"
 )
 
-// APIVersions are the data plane api-versions served.
-var APIVersions = []string{"7.4", "7.5", "7.6", "2025-07-01"}
-
 // Request body limits.
 const (
 	maxBodyBytes    = 1 << 20
@@ -35,6 +32,8 @@ type call struct {
 	vault      *VaultConfig
 	claims     *identity.Claims
 	apiVersion string
+	// api is what apiVersion's responses carry.
+	api apiVersion
 	// kidHost is the vault's virtual-host form with the port the client
 	// used, e.g. "kv1.vault.localhost:8443"; key ids always use it.
 	kidHost string
@@ -136,6 +135,10 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rerr.write(rec)
 		return
 	}
+	if rotationOperations[rt.operation] && !c.api.rotation {
+		badParameter("The operation %s is not supported in api-version %s: use 7.3 or later.", rt.operation, c.apiVersion).write(rec)
+		return
+	}
 	if rt.perm != "" && !allowed(c.vault, c.claims, rt.perm) {
 		accessDenied(c.vault, c.claims, rt.perm).write(rec)
 		return
@@ -166,12 +169,8 @@ func (s *Service) prepare(c *call) *apiError {
 	if c.apiVersion == "" {
 		return badParameter("The api-version query parameter is missing. Supported versions: %s.", strings.Join(APIVersions, ", "))
 	}
-	supported := false
-	for _, v := range APIVersions {
-		if v == c.apiVersion {
-			supported = true
-		}
-	}
+	var supported bool
+	c.api, supported = lookupAPIVersion(c.apiVersion)
 	if !supported {
 		return badParameter("The specified version (%s) is not recognized. Supported versions: %s.", c.apiVersion, strings.Join(APIVersions, ", "))
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -221,14 +222,15 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	return e
 }
 
-// verify is the fake VerifyToken: "tok:{tenant}:{oid}[:{appid}]" is valid
-// for the env's audience.
-func (e *env) verify(ctx context.Context, raw, aud string) (*identity.Claims, error) {
+// verify is the fake VerifyToken: "tok:{tenant}:{oid}[:{appid}]" is a
+// token for the env's audience, valid if the service accepts that.
+func (e *env) verify(ctx context.Context, raw string, audiences ...string) (*identity.Claims, error) {
 	parts := strings.Split(raw, ":")
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "tok" {
 		return nil, identity.ErrMalformedToken
 	}
-	if aud != e.audience {
+	aud := e.audience
+	if !slices.Contains(audiences, aud) {
 		return nil, identity.ErrAudienceMismatch
 	}
 	appID := "app-" + parts[2]

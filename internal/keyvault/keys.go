@@ -87,18 +87,22 @@ func liveKey(ctx context.Context, tx meta.Tx, vault, name, version string) (*key
 }
 
 // recoveryLevel returns Key Vault's recoveryLevel and recoverableDays for
-// the keys of a vault.
-func recoveryLevel(v *VaultConfig) (string, *int) {
+// the keys of a vault, as an api-version shows them: before 7.1 a custom
+// retention is plain Recoverable and recoverableDays is absent.
+func recoveryLevel(v *VaultConfig, api apiVersion) (string, *int) {
 	if !v.SoftDeleteEnabled {
 		return "Purgeable", nil
 	}
 	days := retentionDays(v)
 	level := "Recoverable"
-	if days != 90 {
+	if days != 90 && api.customizedRecovery {
 		level = "CustomizedRecoverable"
 	}
 	if !v.PurgeProtection {
 		level += "+Purgeable"
+	}
+	if !api.customizedRecovery {
+		return level, nil
 	}
 	return level, &days
 }
@@ -113,9 +117,13 @@ func retentionDays(v *VaultConfig) int {
 
 // attributes renders a version's attributes.
 func (c *call) attributes(v *versionRecord) keyAttributesOut {
-	level, days := recoveryLevel(c.vault)
-	return keyAttributesOut{Enabled: v.Enabled, NotBefore: v.NotBefore, Expires: v.Expires, Created: v.Created,
+	level, days := recoveryLevel(c.vault, c.api)
+	a := keyAttributesOut{Enabled: v.Enabled, NotBefore: v.NotBefore, Expires: v.Expires, Created: v.Created,
 		Updated: v.Updated, RecoveryLevel: level, RecoverableDays: days}
+	if c.api.exportable {
+		a.Exportable = boolPtr(false)
+	}
+	return a
 }
 
 // bundle renders a key version.

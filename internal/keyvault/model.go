@@ -207,7 +207,8 @@ type keyAttributesOut struct {
 	Updated         int64  `json:"updated"`
 	RecoveryLevel   string `json:"recoveryLevel"`
 	RecoverableDays *int   `json:"recoverableDays,omitempty"`
-	Exportable      bool   `json:"exportable"`
+	// Exportable is set from 7.3 on (apiVersion.exportable).
+	Exportable *bool `json:"exportable,omitempty"`
 }
 
 // keyBundle is a key version as Key Vault returns it; the deleted fields

@@ -36,9 +36,10 @@ type Options struct {
 	// explicit operator opt-in for development, logged as a warning at
 	// startup. The keys keep kty RSA-HSM. Ignored when HSM is set.
 	SoftwareHSM bool
-	// VerifyToken verifies a bearer token for audience; it returns the
-	// caller or an error wrapping identity.ErrInvalidToken. Required.
-	VerifyToken func(ctx context.Context, raw, audience string) (*identity.Claims, error)
+	// VerifyToken verifies a bearer token for any one of audiences; it
+	// returns the caller or an error wrapping identity.ErrInvalidToken.
+	// Required.
+	VerifyToken func(ctx context.Context, raw string, audiences ...string) (*identity.Claims, error)
 	// AuthorityHost is the identity authority clients use, e.g.
 	// "https://127.0.0.1:8443/"; the challenge's authorization is
 	// "{AuthorityHost}{tenantId}". Required; a missing "/" is added.
@@ -69,7 +70,7 @@ type Service struct {
 	hsm         Backend // nil: no RSA-HSM; the software backend with SoftwareHSM
 	softwareHSM bool
 	sealer      *seal.Sealer
-	verify      func(ctx context.Context, raw, audience string) (*identity.Claims, error)
+	verify      func(ctx context.Context, raw string, audiences ...string) (*identity.Claims, error)
 	authority   string
 	suffix      string
 	now         func() time.Time
@@ -190,6 +191,32 @@ func (s *Service) Audience(host string) string {
 		return "https://" + net.JoinHostPort(s.suffix, port)
 	}
 	return "https://" + s.suffix
+}
+
+// PublicAudience is Azure Key Vault's token audience in the public cloud.
+// Kustodian's vaults accept it too, for clients that ask for it whatever
+// the vault's address.
+const PublicAudience = "https://vault.azure.net"
+
+// Audiences returns every audience a vault's data plane accepts on a
+// listener port ("" none): "https://{DNSSuffix}:{port}" (what the challenge
+// names), "https://{DNSSuffix}" (what a client that knows only the vaults'
+// DNS suffix asks for, as the Azure CLI does) and PublicAudience. Tokens
+// name the one their client asked for.
+func Audiences(dnsSuffix, port string) []string {
+	suffix := strings.ToLower(strings.Trim(dnsSuffix, "."))
+	out := []string{"https://" + suffix}
+	if port != "" {
+		out = append([]string{"https://" + net.JoinHostPort(suffix, port)}, out...)
+	}
+	return append(out, PublicAudience)
+}
+
+// Audiences returns the audiences the data plane accepts for requests to a
+// host: Audiences(DNSSuffix, port of host).
+func (s *Service) Audiences(host string) []string {
+	_, port := splitHostPort(host)
+	return Audiences(s.suffix, port)
 }
 
 // Match reports whether a request is for the data plane: its Host is

@@ -104,7 +104,8 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{"no token", "", testAud},
 		{"malformed token", "nonsense", testAud},
-		{"wrong audience", adminTok, "https://vault.azure.net"},
+		{"another service's audience", adminTok, "https://management.azure.com"},
+		{"another port's audience", adminTok, "https://vault.localhost:9443"},
 		{"other tenant", token(tenantB, adminOID), testAud},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +136,10 @@ func TestRequestErrors(t *testing.T) {
 		code               string
 	}{
 		{"no api-version", "GET", "/keys?x=1&api-version=", 400, "BadParameter"},
-		{"unknown api-version", "GET", "/keys?api-version=2016-10-01", 400, "BadParameter"},
+		{"unknown api-version", "GET", "/keys?api-version=2015-06-01", 400, "BadParameter"},
+		{"rotation before 7.3", "POST", "/keys/k/rotate?api-version=7.2", 400, "BadParameter"},
+		{"rotation policy before 7.3", "GET", "/keys/k/rotationpolicy?api-version=7.1", 400, "BadParameter"},
+		{"random bytes before 7.3", "POST", "/rng?api-version=2016-10-01", 400, "BadParameter"},
 		{"unknown path", "GET", "/secrets", 404, "NotFound"},
 		{"deep path", "POST", "/keys/k/v/wrapkey/x", 404, "NotFound"},
 		{"bad action", "POST", "/keys/k/0123456789abcdef0123456789abcdef/frobnicate", 404, "NotFound"},

@@ -590,9 +590,11 @@ func (p *Provider) patchCluster(w http.ResponseWriter, r *arm.Request) error {
 	if err := p.prevalidateKey(ctx, id, spec, true); err != nil {
 		return err
 	}
-	if body.Has("location") || spec.clusterType != "" {
-		if props, _, _ := body.Object("properties"); props.Has("clusterType") {
-			return arm.BadRequest("ClusterTypeCannotBeChanged", "The clusterType of a cluster cannot be changed.")
+	// A PATCH has no location; one read back from a GET may come along, and
+	// must then be the cluster's.
+	if body.Has("location") {
+		if spec.location, err = location(body); err != nil {
+			return err
 		}
 	}
 	var (
@@ -606,6 +608,14 @@ func (p *Provider) patchCluster(w http.ResponseWriter, r *arm.Request) error {
 			return err
 		}
 		res, doc = r2, d2
+		if spec.clusterType != "" && spec.clusterType != doc.ClusterType {
+			return arm.BadRequest("ClusterTypeCannotBeChanged",
+				"The clusterType of cluster '%s' is '%s' and cannot be changed.", res.Name, doc.ClusterType)
+		}
+		if spec.location != "" && spec.location != doc.Location {
+			return arm.BadRequest("LocationCannotBeChanged",
+				"The cluster '%s' is in '%s'; its location cannot be changed to '%s'.", res.Name, doc.Location, spec.location)
+		}
 		mergePatchKey(spec, doc)
 		event, err = p.applyClusterChange(ctx, tx, r, sub, res, doc, spec, "cluster PATCH")
 		return err

@@ -98,6 +98,14 @@ type Deps struct {
 	OnPurge func(res *meta.Resource)
 	// IngestionEndpoint is the base URL put in component connection strings.
 	IngestionEndpoint func(r *arm.Request) string
+	// LogsIngestionEndpoint is the base URL of the Logs Ingestion API that
+	// data collection endpoints and Direct rules report
+	// (logsIngestion.endpoint); nil means the request's own base URL.
+	LogsIngestionEndpoint func(r *arm.Request) string
+	// StoredTable, if set, returns the columns storage holds for a table
+	// of a workspace (by customer id) that the tables API does not know:
+	// a classic table the Data Collector API created.
+	StoredTable func(ctx context.Context, customerID, table string) ([]TableColumn, bool, error)
 }
 
 // Provider serves the monitor resource providers.
@@ -125,13 +133,16 @@ func New(d Deps) *Provider {
 	return &Provider{d: d}
 }
 
-// API versions accepted per resource type.
+// API versions accepted per resource type: ClusterAPIVersions for clusters,
+// WorkspaceAPIVersions (and ClusterAPIVersions) for workspaces and their
+// linked services, ComponentAPIVersions for Application Insights
+// components.
 var (
-	clusterVersions = []string{"2019-08-01-preview", "2020-03-01-preview", "2020-08-01", "2020-10-01", "2021-06-01",
+	ClusterAPIVersions = []string{"2019-08-01-preview", "2020-03-01-preview", "2020-08-01", "2020-10-01", "2021-06-01",
 		"2022-10-01", "2023-09-01", "2025-02-01", "2025-07-01"}
-	workspaceVersions = []string{"2015-03-20", "2015-11-01-preview", "2017-03-15-preview", "2020-03-01-preview", "2020-08-01",
+	WorkspaceAPIVersions = []string{"2015-03-20", "2015-11-01-preview", "2017-03-15-preview", "2020-03-01-preview", "2020-08-01",
 		"2020-10-01", "2021-06-01", "2021-12-01-preview", "2022-10-01", "2023-09-01", "2025-02-01", "2025-07-01"}
-	componentVersions = []string{"2014-04-01", "2015-05-01", "2018-05-01-preview", "2020-02-02", "2020-02-02-preview"}
+	ComponentAPIVersions = []string{"2014-04-01", "2015-05-01", "2018-05-01-preview", "2020-02-02", "2020-02-02-preview"}
 )
 
 // Register adds the provider's routes to rt.
@@ -139,15 +150,15 @@ func (p *Provider) Register(rt *arm.Router) {
 	const rg = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
 	const sub = "/subscriptions/{subscriptionId}/providers/"
 	oi := NamespaceOperationalInsights
-	rt.Handle(rg+oi+"/clusters/{clusterName}", clusterVersions, map[string]arm.Handler{
+	rt.Handle(rg+oi+"/clusters/{clusterName}", ClusterAPIVersions, map[string]arm.Handler{
 		http.MethodPut: p.putCluster, http.MethodGet: p.getCluster, http.MethodPatch: p.patchCluster,
 		http.MethodDelete: p.deleteCluster,
 	})
-	rt.Handle(rg+oi+"/clusters", clusterVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
-	rt.Handle(sub+oi+"/clusters", clusterVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
+	rt.Handle(rg+oi+"/clusters", ClusterAPIVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
+	rt.Handle(sub+oi+"/clusters", ClusterAPIVersions, map[string]arm.Handler{http.MethodGet: p.listClusters})
 
 	ws := rg + oi + "/workspaces/{workspaceName}"
-	versions := union(workspaceVersions, clusterVersions)
+	versions := union(WorkspaceAPIVersions, ClusterAPIVersions)
 	rt.Handle(ws, versions, map[string]arm.Handler{
 		http.MethodPut: p.putWorkspace, http.MethodGet: p.getWorkspace, http.MethodPatch: p.patchWorkspace,
 		http.MethodDelete: p.deleteWorkspace,
@@ -160,15 +171,21 @@ func (p *Provider) Register(rt *arm.Router) {
 		http.MethodPut: p.putLinkedService, http.MethodGet: p.getLinkedService, http.MethodDelete: p.deleteLinkedService,
 	})
 	rt.Handle(ws+"/linkedServices", versions, map[string]arm.Handler{http.MethodGet: p.listLinkedServices})
+	rt.Handle(ws+"/tables/{tableName}", versions, map[string]arm.Handler{
+		http.MethodPut: p.putTable, http.MethodPatch: p.putTable, http.MethodGet: p.getTable, http.MethodDelete: p.deleteTable,
+	})
+	rt.Handle(ws+"/tables/{tableName}/migrate", versions, map[string]arm.Handler{http.MethodPost: p.migrateTable})
+	rt.Handle(ws+"/tables", versions, map[string]arm.Handler{http.MethodGet: p.listTables})
 
 	in := NamespaceInsights
-	rt.Handle(rg+in+"/components/{resourceName}", componentVersions, map[string]arm.Handler{
+	rt.Handle(rg+in+"/components/{resourceName}", ComponentAPIVersions, map[string]arm.Handler{
 		http.MethodPut: p.putComponent, http.MethodGet: p.getComponent, http.MethodDelete: p.deleteComponent,
 		http.MethodPatch: p.patchComponentTags,
 	})
-	rt.Handle(rg+in+"/components", componentVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
-	rt.Handle(sub+in+"/components", componentVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
+	rt.Handle(rg+in+"/components", ComponentAPIVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
+	rt.Handle(sub+in+"/components", ComponentAPIVersions, map[string]arm.Handler{http.MethodGet: p.listComponents})
 
+	p.registerDataCollection(rt, rg, sub)
 	p.d.Ops.Register(rt, oi, versions)
 }
 

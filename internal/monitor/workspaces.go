@@ -109,7 +109,7 @@ func parseWorkspaceBody(body arm.Object, full bool) (*workspaceSpec, error) {
 				spec.sku = s
 			}
 		}
-		if spec.sku == "" || spec.sku == "LACluster" {
+		if spec.sku == "" {
 			return nil, arm.BadRequest("InvalidParameter", "The workspace sku '%s' is invalid: use one of %s.",
 				name, strings.Join(workspaceSKUs[:7], ", "))
 		}
@@ -240,7 +240,14 @@ func (p *Provider) writeWorkspace(w http.ResponseWriter, r *arm.Request, full bo
 }
 
 func applyWorkspaceSpec(doc *WorkspaceDoc, spec *workspaceSpec, now time.Time) error {
-	if spec.sku != "" {
+	switch {
+	case spec.sku == "LACluster" && doc.ClusterResourceID == "":
+		return arm.BadRequest("InvalidParameter", "The workspace sku 'LACluster' is set by linking the workspace to a "+
+			"cluster, not by a request: use one of %s.", strings.Join(workspaceSKUs[:7], ", "))
+	case spec.sku == "LACluster":
+		// A linked workspace reads back LACluster: the sku it has, which a
+		// read-modify-write sends back unchanged.
+	case spec.sku != "":
 		if doc.ClusterResourceID != "" {
 			// A linked workspace is billed through its cluster; remember the
 			// requested sku for when it is unlinked.

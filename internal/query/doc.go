@@ -20,11 +20,12 @@
 // GatewayTimeout); results of at most 500,000 rows and 64,000,000 bytes,
 // cut there and answered 200 with Azure's PartialError (inner
 // E_QUERY_RESULT_SET_TOO_LARGE) after the tables; a memory budget per query
-// enforced by the engine. Admission bounds the queries in flight: at most
-// MaxConcurrent run at once (so the memory all queries hold is bounded),
-// at most MaxQueued wait for a slot for at most QueueTimeout (else 503
-// ServiceUnavailable with Retry-After), and one principal has at most 5
-// running or waiting, as in Azure (else 429 ThrottledError with
+// enforced by the engine. Admission bounds the queries in flight through a
+// pool of slots of package admit, the server's one admission mechanism: at
+// most MaxConcurrent run at once (so the memory all queries hold is
+// bounded), at most MaxQueued wait for a slot for at most QueueTimeout
+// (else 503 ServiceUnavailable with Retry-After); and one principal has at
+// most 5 running or waiting, as in Azure (else 429 ThrottledError with
 // Retry-After). A slot is held until the response is written, and the
 // response is streamed row by row, so a result is never held twice.
 //

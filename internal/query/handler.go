@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kustodian/kustodian/internal/admit"
 	"github.com/kustodian/kustodian/internal/identity"
 	"github.com/kustodian/kustodian/internal/kql"
 )
@@ -62,6 +63,9 @@ type Options struct {
 	Observe func(code string, d time.Duration)
 	// Limits bound each query and the queries in flight.
 	Limits Limits
+	// Slots, if set, is the server's admission pool of query slots (see
+	// SlotOptions); nil means a pool of the handler's own.
+	Slots *admit.Pool
 }
 
 // Handler serves the Query API under /v1.
@@ -79,7 +83,7 @@ func New(o Options) *Handler {
 		o.Log = slog.Default()
 	}
 	o.Limits.SetDefaults()
-	return &Handler{o: o, gate: newGate(o.Limits)}
+	return &Handler{o: o, gate: newGate(o.Limits, o.Slots)}
 }
 
 // Running reports the queries running and those waiting for a slot.

@@ -2,12 +2,15 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kustodian/kustodian/internal/admit"
 )
 
 // Limits bound each query and the queries in flight. Zero fields take the
@@ -35,6 +38,7 @@ type Limits struct {
 	// or waiting at once (Azure: 5); more get 429 ThrottledError.
 	MaxPerPrincipal int
 	// MaxQueued is how many queries may wait for a slot; more get 503.
+	// Negative means none wait: a query without a free slot gets 503.
 	MaxQueued int
 	// QueueTimeout is how long a query waits for a slot before a 503.
 	QueueTimeout time.Duration
@@ -81,32 +85,45 @@ func (l *Limits) SetDefaults() {
 	if l.MaxPerPrincipal <= 0 {
 		l.MaxPerPrincipal = DefaultMaxPerPrincipal
 	}
-	if l.MaxQueued < 0 {
-		l.MaxQueued = 0
-	} else if l.MaxQueued == 0 {
+	if l.MaxQueued == 0 { // negative: no queue
 		l.MaxQueued = DefaultMaxQueued
 	}
 }
 
-// gate admits queries: at most max running, at most queued waiting for a
-// slot (each for at most wait), at most perPrincipal running or waiting
-// for one principal.
+// gate admits queries: slots of the server-wide admission pool (package
+// admit: at most MaxConcurrent running, at most MaxQueued waiting for at
+// most QueueTimeout, else 503), and Azure's rule that one principal has
+// at most MaxPerPrincipal queries running or waiting (else 429).
 type gate struct {
-	slots        chan struct{}
+	slots        *admit.Pool
 	perPrincipal int
-	maxQueued    int
-	wait         time.Duration
 
-	mu      sync.Mutex
-	waiting int
-	active  map[string]int // per principal: running or waiting
+	mu     sync.Mutex
+	active map[string]int // per principal: running or waiting
 }
 
-func newGate(l Limits) *gate {
-	return &gate{
-		slots: make(chan struct{}, l.MaxConcurrent), perPrincipal: l.MaxPerPrincipal,
-		maxQueued: l.MaxQueued, wait: l.QueueTimeout, active: make(map[string]int),
+// newGate returns the gate of l, with slots from pool or, when pool is
+// nil, a pool of its own.
+func newGate(l Limits, pool *admit.Pool) *gate {
+	if pool == nil {
+		pool = admit.New(SlotOptions(l))
 	}
+	return &gate{slots: pool, perPrincipal: l.MaxPerPrincipal, active: make(map[string]int)}
+}
+
+// SlotOptions returns the admission pool of query slots that l describes:
+// one unit per query, no per-client share (the gate applies Azure's
+// per-principal rule itself).
+func SlotOptions(l Limits) admit.Options {
+	l.SetDefaults()
+	o := admit.Options{
+		Name: "queries", Capacity: int64(l.MaxConcurrent), MaxWait: l.QueueTimeout,
+		MaxWaiting: l.MaxQueued, RetryAfter: retryAfter * time.Second,
+	}
+	if l.MaxQueued < 0 {
+		o.MaxWait, o.MaxWaiting = 0, 0
+	}
+	return o
 }
 
 // retryAfter is what a refused query is told to wait, in seconds.
@@ -129,43 +146,21 @@ func (g *gate) acquire(ctx context.Context, principal string) (release func(), e
 		}
 		g.mu.Unlock()
 	}
-	select {
-	case g.slots <- struct{}{}:
-		return func() { <-g.slots; leave() }, nil
-	default:
-	}
-	g.mu.Lock()
-	if g.waiting >= g.maxQueued {
-		g.mu.Unlock()
+	grant, err := g.slots.Acquire(ctx, "", 1)
+	if err != nil {
 		leave()
+		if errors.Is(err, admit.ErrCanceled) && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, busy()
 	}
-	g.waiting++
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		g.waiting--
-		g.mu.Unlock()
-	}()
-	t := time.NewTimer(g.wait)
-	defer t.Stop()
-	select {
-	case g.slots <- struct{}{}:
-		return func() { <-g.slots; leave() }, nil
-	case <-t.C:
-		leave()
-		return nil, busy()
-	case <-ctx.Done():
-		leave()
-		return nil, ctx.Err()
-	}
+	return func() { grant.Release(); leave() }, nil
 }
 
 // state reports the queries running and waiting (for metrics).
 func (g *gate) state() (running, waiting int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.slots), g.waiting
+	st := g.slots.Stats()
+	return int(st.InFlight), int(st.Waiting)
 }
 
 func throttled(format string, args ...any) *apiError {

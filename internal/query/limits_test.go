@@ -53,7 +53,7 @@ func TestGate(t *testing.T) {
 	}
 
 	t.Run("per principal", func(t *testing.T) {
-		g := newGate(Limits{MaxConcurrent: 10, MaxPerPrincipal: 2, MaxQueued: 10, QueueTimeout: time.Minute})
+		g := newGate(Limits{MaxConcurrent: 10, MaxPerPrincipal: 2, MaxQueued: 10, QueueTimeout: time.Minute}, nil)
 		r1, err1 := g.acquire(ctx, "alice")
 		r2, err2 := g.acquire(ctx, "alice")
 		if err1 != nil || err2 != nil {
@@ -80,7 +80,7 @@ func TestGate(t *testing.T) {
 	})
 
 	t.Run("queue full and queue timeout", func(t *testing.T) {
-		g := newGate(Limits{MaxConcurrent: 1, MaxPerPrincipal: 5, MaxQueued: 1, QueueTimeout: 20 * time.Millisecond})
+		g := newGate(Limits{MaxConcurrent: 1, MaxPerPrincipal: 5, MaxQueued: 1, QueueTimeout: 20 * time.Millisecond}, nil)
 		release, err := g.acquire(ctx, "a")
 		if err != nil {
 			t.Fatal(err)
@@ -107,7 +107,7 @@ func TestGate(t *testing.T) {
 	})
 
 	t.Run("a waiter gets the freed slot", func(t *testing.T) {
-		g := newGate(Limits{MaxConcurrent: 1, MaxPerPrincipal: 5, MaxQueued: 4, QueueTimeout: time.Minute})
+		g := newGate(Limits{MaxConcurrent: 1, MaxPerPrincipal: 5, MaxQueued: 4, QueueTimeout: time.Minute}, nil)
 		release, _ := g.acquire(ctx, "a")
 		got := make(chan error, 1)
 		go func() {
@@ -130,7 +130,7 @@ func TestGate(t *testing.T) {
 	})
 
 	t.Run("cancelled while waiting", func(t *testing.T) {
-		g := newGate(Limits{MaxConcurrent: 1, MaxPerPrincipal: 5, MaxQueued: 4, QueueTimeout: time.Minute})
+		g := newGate(Limits{MaxConcurrent: 1, MaxPerPrincipal: 5, MaxQueued: 4, QueueTimeout: time.Minute}, nil)
 		release, _ := g.acquire(ctx, "a")
 		defer release()
 		cctx, cancel := context.WithCancel(ctx)
@@ -172,7 +172,7 @@ func TestQueryLimits(t *testing.T) {
 	// Five slow queries of one principal hold its five places; the sixth
 	// is throttled.
 	h.o.Limits.Timeout = time.Minute
-	h.gate = newGate(Limits{MaxConcurrent: 10, MaxPerPrincipal: 5, MaxQueued: 10, QueueTimeout: time.Minute})
+	h.gate = newGate(Limits{MaxConcurrent: 10, MaxPerPrincipal: 5, MaxQueued: 10, QueueTimeout: time.Minute}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 5 {

@@ -15,9 +15,9 @@ import (
 	"github.com/kustodian/kustodian/internal/meta"
 )
 
-// authorizationVersions are the api-versions of Microsoft.Authorization
+// AuthorizationAPIVersions are the api-versions of Microsoft.Authorization
 // role assignments and role definitions.
-var authorizationVersions = []string{
+var AuthorizationAPIVersions = []string{
 	"2015-07-01", "2018-01-01-preview", "2018-09-01-preview", "2020-04-01-preview", "2020-10-01-preview", "2022-04-01",
 }
 
@@ -44,17 +44,17 @@ var principalTypes = []string{"User", "Group", "ServicePrincipal", "ForeignGroup
 const servicePrincipalType = "ServicePrincipal"
 
 func (p *Provider) registerAuthorization(rt *arm.Router) {
-	rt.Handle("{*scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", authorizationVersions,
+	rt.Handle("{*scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", AuthorizationAPIVersions,
 		map[string]arm.Handler{
 			http.MethodPut:    p.putAssignment,
 			http.MethodGet:    p.getAssignment,
 			http.MethodDelete: p.deleteAssignment,
 		})
-	rt.Handle("{*scope}/providers/Microsoft.Authorization/roleAssignments", authorizationVersions,
+	rt.Handle("{*scope}/providers/Microsoft.Authorization/roleAssignments", AuthorizationAPIVersions,
 		map[string]arm.Handler{http.MethodGet: p.listAssignments})
-	rt.Handle("{*scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", authorizationVersions,
+	rt.Handle("{*scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", AuthorizationAPIVersions,
 		map[string]arm.Handler{http.MethodGet: p.getRoleDefinition})
-	rt.Handle("{*scope}/providers/Microsoft.Authorization/roleDefinitions", authorizationVersions,
+	rt.Handle("{*scope}/providers/Microsoft.Authorization/roleDefinitions", AuthorizationAPIVersions,
 		map[string]arm.Handler{http.MethodGet: p.listRoleDefinitions})
 }
 
@@ -634,7 +634,7 @@ func roleDefinitionBody(scope string, d identity.RoleDefinition) roleDefinitionJ
 			Permissions: []permissionJSON{{
 				Actions:        nonNil(d.Actions),
 				NotActions:     nonNil(d.NotActions),
-				DataActions:    []string{},
+				DataActions:    nonNil(d.DataActions),
 				NotDataActions: []string{},
 			}},
 		},

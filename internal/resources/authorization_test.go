@@ -294,9 +294,9 @@ func TestRoleDefinitions(t *testing.T) {
 	e.run([]step{
 		{
 			name: "list at a subscription", method: "GET", path: subID + defs + v2022,
-			wantStatus: http.StatusOK, wantLen: map[string]int{"value": 3},
+			wantStatus: http.StatusOK, wantLen: map[string]int{"value": 4},
 			check: func(t *testing.T, r response) {
-				for i := range 3 {
+				for i := range 4 {
 					id := r.Str("value." + string(rune('0'+i)) + ".id")
 					if !strings.HasPrefix(id, subID+defs+"/") {
 						t.Errorf("id %q is not below %s", id, subID)

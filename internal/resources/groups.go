@@ -19,8 +19,8 @@ import (
 // ResourceGroupType is the resource type of resource groups.
 const ResourceGroupType = "Microsoft.Resources/resourceGroups"
 
-// groupVersions are the api-versions of Microsoft.Resources/resourceGroups.
-var groupVersions = []string{
+// GroupAPIVersions are the api-versions of Microsoft.Resources/resourceGroups.
+var GroupAPIVersions = []string{
 	"2019-05-01", "2019-10-01", "2020-06-01", "2020-10-01", "2021-01-01",
 	"2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01",
 }
@@ -40,20 +40,20 @@ const (
 
 func (p *Provider) registerGroups(rt *arm.Router) {
 	const group = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}"
-	rt.Handle("/subscriptions/{subscriptionId}/resourcegroups", groupVersions, map[string]arm.Handler{
+	rt.Handle("/subscriptions/{subscriptionId}/resourcegroups", GroupAPIVersions, map[string]arm.Handler{
 		http.MethodGet: p.listGroups,
 	})
-	rt.Handle(group, groupVersions, map[string]arm.Handler{
+	rt.Handle(group, GroupAPIVersions, map[string]arm.Handler{
 		http.MethodPut:    p.putGroup,
 		http.MethodPatch:  p.patchGroup,
 		http.MethodGet:    p.getGroup,
 		http.MethodHead:   p.headGroup,
 		http.MethodDelete: p.deleteGroup,
 	})
-	rt.Handle(group+"/moveResources", groupVersions, map[string]arm.Handler{
+	rt.Handle(group+"/moveResources", GroupAPIVersions, map[string]arm.Handler{
 		http.MethodPost: p.moveResources,
 	})
-	rt.Handle(group+"/validateMoveResources", groupVersions, map[string]arm.Handler{
+	rt.Handle(group+"/validateMoveResources", GroupAPIVersions, map[string]arm.Handler{
 		http.MethodPost: p.moveResources,
 	})
 }

@@ -63,7 +63,7 @@ func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		adminFail(w, http.StatusUnauthorized, "AuthenticationFailed", "The operator API needs a Resource Manager bearer token.")
 		return
 	}
-	c, err := h.ids.Verify(r.Context(), raw, ResourceManagerAudience)
+	c, err := h.ids.Verify(r.Context(), raw, ResourceManagerAudiences...)
 	if err != nil {
 		if errors.Is(err, identity.ErrInvalidToken) {
 			adminFail(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kustodian/kustodian/internal/ingest"
 	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/store"
 )
@@ -62,6 +63,33 @@ type Config struct {
 	PurgeInterval time.Duration
 	// ShutdownTimeout bounds the graceful drain of requests.
 	ShutdownTimeout time.Duration
+
+	// IngestBodyBytes bounds the bytes of Data Collector request bodies
+	// being received and decoded at once (their declared lengths).
+	IngestBodyBytes int64
+	// IngestBatchBytes bounds the memory of decoded Data Collector batches
+	// in flight, from decoding until the log store has them.
+	IngestBatchBytes int64
+	// AdmissionClientShare is the percentage of each admission pool one
+	// client (a workspace) may hold; beyond it its requests get 429.
+	AdmissionClientShare int
+	// AdmissionWait is how long a request waits for room in a pool before
+	// it is refused (429 or 503 with Retry-After); negative: no wait.
+	AdmissionWait time.Duration
+	// ReadHeaderTimeout bounds the time to read a request's headers (and
+	// the TLS handshake); IdleTimeout how long a kept-alive connection
+	// waits for its next request.
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	// BodyMinRate (bytes/s) is the pace a request body must keep once
+	// BodyReadGrace of waiting for it is used up; a body that falls behind
+	// is cut off (408 or the connection closed). Negative disables it.
+	BodyMinRate   int64
+	BodyReadGrace time.Duration
+	// CollectorReplayProtection refuses exact replays of Data Collector
+	// requests within the x-ms-date window (Azure accepts them),
+	// remembering at most CollectorReplayEntries signatures.
+	CollectorReplayProtection bool
+	CollectorReplayEntries    int
 	// QueryLimits bound each query of the Query API and the queries in
 	// flight; zero fields take Azure's limits (query.Limits).
 	QueryLimits query.Limits
@@ -81,6 +109,16 @@ const (
 	DefaultKeyRefreshInterval         = 30 * time.Second
 	DefaultKeyOutageGrace             = 30 * time.Minute
 	DefaultOutageBuffering            = "platform"
+
+	// Admission and listener defaults; README's Configuration says why.
+	DefaultIngestBodyBytes      = 256 << 20
+	DefaultIngestBatchBytes     = 128 << 20
+	DefaultAdmissionClientShare = 75
+	DefaultAdmissionWait        = 2 * time.Second
+	DefaultReadHeaderTimeout    = 10 * time.Second
+	DefaultIdleTimeout          = 2 * time.Minute
+	DefaultBodyMinRate          = 16 << 10
+	DefaultBodyReadGrace        = 10 * time.Second
 )
 
 // Audiences of the tokens the server accepts.
@@ -142,6 +180,9 @@ func (c *Config) setDefaults() error {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
+	if err := c.admissionDefaults(); err != nil {
+		return err
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
@@ -156,4 +197,55 @@ func (c *Config) setDefaults() error {
 		c.Log = slog.Default()
 	}
 	return nil
+}
+
+// admissionDefaults fills and checks the admission and listener settings.
+func (c *Config) admissionDefaults() error {
+	for _, d := range []struct {
+		v   *int64
+		def int64
+	}{{&c.IngestBodyBytes, DefaultIngestBodyBytes}, {&c.IngestBatchBytes, DefaultIngestBatchBytes}, {&c.BodyMinRate, DefaultBodyMinRate}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.AdmissionWait, DefaultAdmissionWait}, {&c.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&c.IdleTimeout, DefaultIdleTimeout}, {&c.BodyReadGrace, DefaultBodyReadGrace}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if c.AdmissionClientShare == 0 {
+		c.AdmissionClientShare = DefaultAdmissionClientShare
+	}
+	if c.AdmissionClientShare < 1 || c.AdmissionClientShare > 100 {
+		return fmt.Errorf("admission client share %d%% must be between 1 and 100", c.AdmissionClientShare)
+	}
+	// One post of the largest size must fit a client's share of each pool,
+	// or such posts could never be admitted.
+	if share := c.clientShare(c.IngestBodyBytes); share < ingest.MaxPostBytes {
+		return fmt.Errorf("ingest bodies in flight %d with a client share of %d%% admit %d bytes per workspace, less than one %d-byte post",
+			c.IngestBodyBytes, c.AdmissionClientShare, share, ingest.MaxPostBytes)
+	}
+	if share, need := c.clientShare(c.IngestBatchBytes), int64(ingest.MaxPostBytes*ingest.BatchBytesPerByte); share < need {
+		return fmt.Errorf("ingest batches in flight %d with a client share of %d%% admit %d bytes per workspace, less than the %d a %d-byte post is charged",
+			c.IngestBatchBytes, c.AdmissionClientShare, share, need, ingest.MaxPostBytes)
+	}
+	if c.ReadHeaderTimeout < 0 || c.IdleTimeout < 0 || c.BodyReadGrace < 0 {
+		return fmt.Errorf("the read header, idle and body grace timeouts must not be negative")
+	}
+	if c.CollectorReplayEntries < 0 {
+		return fmt.Errorf("collector replay entries %d must not be negative", c.CollectorReplayEntries)
+	}
+	if c.CollectorReplayEntries == 0 {
+		c.CollectorReplayEntries = ingest.DefaultReplayEntries
+	}
+	return nil
+}
+
+// clientShare returns a client's share of a pool of capacity bytes.
+func (c *Config) clientShare(capacity int64) int64 {
+	return capacity * int64(c.AdmissionClientShare) / 100
 }

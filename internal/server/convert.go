@@ -56,28 +56,40 @@ func kqlType(t store.ColumnType) kql.Type {
 	}
 }
 
-// toRows converts an ingested batch to the store's rows. Datetimes are
+// toRows converts an ingested batch to the store's rows, in chunks of at
+// most chunk rows (the store refuses more than store.MaxBlockRows rows in
+// one Rows). The chunks share the batch's memory; appended in one
+// Engine.Append they are one WAL record, stored all or none. Datetimes are
 // ticks on both sides (package datetime) and pass through unchanged.
-func toRows(b *ingest.Batch) store.Rows {
-	cols := make([]store.Column, 0, len(b.Columns))
-	for _, c := range b.Columns {
-		sc := store.Column{Name: c.Name, Type: storeType(c.Type), Nulls: make([]bool, len(c.Valid))}
+func toRows(b *ingest.Batch, chunk int) []store.Rows {
+	nulls := make([][]bool, len(b.Columns))
+	for j, c := range b.Columns {
+		nulls[j] = make([]bool, len(c.Valid))
 		for i, v := range c.Valid {
-			sc.Nulls[i] = !v
+			nulls[j][i] = !v
 		}
-		switch c.Type {
-		case ingest.TypeReal:
-			sc.Floats = c.Reals
-		case ingest.TypeBool:
-			sc.Bools = c.Bools
-		case ingest.TypeDatetime:
-			sc.Ints = c.Times
-		default:
-			sc.Strings = c.Strings
-		}
-		cols = append(cols, sc)
 	}
-	return store.Rows{Workspace: b.CustomerID, Table: b.Table, TimeGenerated: b.TimeGenerated, Columns: cols}
+	var out []store.Rows
+	for lo := 0; lo < b.Rows; lo += chunk {
+		hi := min(lo+chunk, b.Rows)
+		cols := make([]store.Column, 0, len(b.Columns))
+		for j, c := range b.Columns {
+			sc := store.Column{Name: c.Name, Type: storeType(c.Type), Nulls: nulls[j][lo:hi:hi]}
+			switch c.Type {
+			case ingest.TypeReal:
+				sc.Floats = c.Reals[lo:hi:hi]
+			case ingest.TypeBool:
+				sc.Bools = c.Bools[lo:hi:hi]
+			case ingest.TypeDatetime:
+				sc.Ints = c.Times[lo:hi:hi]
+			default:
+				sc.Strings = c.Strings[lo:hi:hi]
+			}
+			cols = append(cols, sc)
+		}
+		out = append(out, store.Rows{Workspace: b.CustomerID, Table: b.Table, TimeGenerated: b.TimeGenerated[lo:hi:hi], Columns: cols})
+	}
+	return out
 }
 
 // toBatch converts a stored block to the query engine's batch, adding the

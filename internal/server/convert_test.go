@@ -42,7 +42,11 @@ func TestConvertPassesTicks(t *testing.T) {
 	}
 	b.Rows = 3
 
-	rows := toRows(b)
+	chunks := toRows(b, store.MaxBlockRows)
+	if len(chunks) != 1 {
+		t.Fatalf("%d chunks of 3 rows", len(chunks))
+	}
+	rows := chunks[0]
 	if !slices.Equal(rows.TimeGenerated, b.TimeGenerated) {
 		t.Fatalf("TimeGenerated %v, want %v", rows.TimeGenerated, b.TimeGenerated)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/kustodian/kustodian/internal/kql"
 	"github.com/kustodian/kustodian/internal/meta"
 	"github.com/kustodian/kustodian/internal/monitor"
+	"github.com/kustodian/kustodian/internal/pipeline"
 	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/store"
 )
@@ -128,18 +129,69 @@ func (d ingestDirectory) Workspace(ctx context.Context, customerID string) (*ing
 type ingestSink struct{ s *Server }
 
 func (k ingestSink) Append(ctx context.Context, ws *ingest.Workspace, b *ingest.Batch) error {
+	t, err := k.s.target(ctx, ws.CustomerID, ws.Route, b.Table)
+	if err != nil {
+		return err
+	}
+	// A batch of more rows than the store takes in one Rows is split; the
+	// chunks go in one Append, one WAL record: all or nothing.
+	p := k.s.pipeline
+	if p == nil { // a Server assembled by a test
+		p = pipeline.New(pipeline.Options{Storage: storage{k.s}})
+	}
+	return p.Write(ctx, t, toRows(b, store.MaxBlockRows), b.Rows)
+}
+
+// target resolves where a workspace's table goes, with its declared
+// schema when the tables API created it (nil for a classic table).
+func (s *Server) target(ctx context.Context, customerID, route, table string) (pipeline.Target, error) {
+	t := pipeline.Target{CustomerID: strings.ToLower(customerID), Route: route, Table: table}
+	err := s.state.Store.View(ctx, func(tx meta.Tx) error {
+		res, _, err := monitor.WorkspaceByCustomerID(ctx, tx, customerID)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil // found by the caller's directory a moment ago: no declared schema
+		} else if err != nil {
+			return err
+		}
+		doc, err := monitor.LookupTable(ctx, tx, res.ID, table)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		t.Schema = schemaColumns(doc)
+		return nil
+	})
+	return t, err
+}
+
+// schemaColumns is a table's declared schema for the pipeline.
+func schemaColumns(doc *monitor.TableDoc) []pipeline.Column {
+	var cols []pipeline.Column
+	for _, c := range doc.Schema() {
+		t, _ := kql.ParseType(c.Type)
+		cols = append(cols, pipeline.Column{Name: c.Name, Type: t})
+	}
+	return cols
+}
+
+// storage is the pipeline's last step: rows into a storage account's WAL.
+type storage struct{ s *Server }
+
+func (st storage) Append(ctx context.Context, account string, rows []store.Rows, n int) error {
+	k := st
 	eng := k.s.engine.Load()
 	if eng == nil {
 		return fmt.Errorf("%w: storage is starting", ingest.ErrUnavailable)
 	}
-	account := ws.Route
 	if err := k.s.keys.m.EnsurePlatform(ctx, account); err != nil {
 		return err
 	}
-	rows := []store.Rows{toRows(b)}
 	for attempt := 1; ; attempt++ {
 		err := eng.Append(ctx, account, rows)
 		switch {
+		case errors.Is(err, store.ErrTooManyColumns):
+			return fmt.Errorf("%w: %v", ingest.ErrTooManyColumns, err)
 		case errors.Is(err, kek.ErrKeyRevoked):
 			return fmt.Errorf("%w: %v", ingest.ErrRevoked, err)
 		case errors.Is(err, kek.ErrKeyUnavailable) && k.s.cfg.OutageBuffering == "platform" && strings.HasPrefix(account, "cluster/"):
@@ -150,6 +202,9 @@ func (k ingestSink) Append(ctx context.Context, ws *ingest.Workspace, b *ingest.
 				return err
 			}
 			err := eng.Append(ctx, outage, rows)
+			if errors.Is(err, store.ErrTooManyColumns) {
+				return fmt.Errorf("%w: %v", ingest.ErrTooManyColumns, err)
+			}
 			if errors.Is(err, store.ErrAccountMoving) && attempt < maxIngestAttempts {
 				// The customer key came back after the first try and the
 				// buffer is being moved under it: the cluster account
@@ -162,7 +217,7 @@ func (k ingestSink) Append(ctx context.Context, ws *ingest.Workspace, b *ingest.
 			if err != nil {
 				return err
 			}
-			k.s.outageRows.Add(float64(b.Rows))
+			k.s.outageRows.Add(float64(n))
 			return nil
 		case errors.Is(err, kek.ErrKeyUnavailable), errors.Is(err, store.ErrNotLoaded), errors.Is(err, store.ErrAccountMoving):
 			return fmt.Errorf("%w: %v", ingest.ErrUnavailable, err)

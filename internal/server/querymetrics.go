@@ -9,28 +9,15 @@ import (
 )
 
 // registerQueryMetrics exports the Query API's governance: queries by
-// outcome, queries running and waiting, and the configured limits. It
-// returns the handler's Observe hook; handler gives the handler once made.
-func (s *Server) registerQueryMetrics(limits query.Limits, handler func() *query.Handler) func(code string, d time.Duration) {
+// outcome and the configured limits (queries running and waiting are the
+// "queries" pool's kustodian_admission_* metrics). It returns the
+// handler's Observe hook.
+func (s *Server) registerQueryMetrics(limits query.Limits) func(code string, d time.Duration) {
 	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kustodian_queries_total",
 		Help: "Queries by outcome: ok, or the error code answered (ThrottledError, ServiceUnavailable, GatewayTimeout, PartialError, ...).",
 	}, []string{"code"})
 	s.registry.MustRegister(outcomes)
-	state := func(pick func(running, waiting int) int) func() float64 {
-		return func() float64 {
-			if h := handler(); h != nil {
-				return float64(pick(h.Running()))
-			}
-			return 0
-		}
-	}
-	s.registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kustodian_queries_running", Help: "Queries holding a slot (running or writing their result)."},
-			state(func(r, _ int) int { return r })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kustodian_queries_waiting", Help: "Queries waiting for a slot."},
-			state(func(_, w int) int { return w })),
-	)
 	l := limits
 	l.SetDefaults()
 	limit := prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -29,6 +29,7 @@ import (
 	"github.com/kustodian/kustodian/internal/keyvault/pkcs11"
 	"github.com/kustodian/kustodian/internal/keyvault/vaults"
 	"github.com/kustodian/kustodian/internal/monitor"
+	"github.com/kustodian/kustodian/internal/pipeline"
 	"github.com/kustodian/kustodian/internal/query"
 	"github.com/kustodian/kustodian/internal/resources"
 	"github.com/kustodian/kustodian/internal/store"
@@ -62,6 +63,12 @@ type Server struct {
 	registry    *prometheus.Registry
 	requests    *prometheus.CounterVec
 	durations   *prometheus.HistogramVec
+	// bodyTimeouts counts request bodies cut off for arriving too slowly.
+	bodyTimeouts *prometheus.CounterVec
+	// pools are the admission pools (internal/admit), one metric set each.
+	pools pools
+	// pipeline is the ingestion path both ingestion APIs share.
+	pipeline *pipeline.Pipeline
 }
 
 // New opens the data directory, bootstraps it on first start, binds the
@@ -142,20 +149,14 @@ func (s *Server) init(ctx context.Context) error {
 		}
 	}
 	authority := s.endpoint
-	vaultAudience := "https://" + net.JoinHostPort(cfg.VaultDNSSuffix, port)
+	audiences := newAudienceSet(s.endpoint, cfg.VaultDNSSuffix, port)
 
 	dir := &directory{store: s.state.Store, sealer: s.state.Sealer, keys: map[string]*rsa.PrivateKey{}}
 	ids := identity.New(dir, identity.Options{
-		AuthorityHost: authority,
-		AudienceAllowed: func(aud string) bool {
-			for _, a := range []string{ResourceManagerAudience, QueryAudience, vaultAudience} {
-				if identity.SameAudience(aud, a) {
-					return true
-				}
-			}
-			return false
-		},
-		Logger: log,
+		AuthorityHost:   authority,
+		AudienceAllowed: audiences.allowed,
+		Logger:          log,
+		ADFSTenant:      boot.TenantID,
 	})
 	s.registry = prometheus.NewRegistry()
 	authz := identity.NewAuthorizer(assignments{s.state.Store})
@@ -226,6 +227,7 @@ func (s *Server) init(ctx context.Context) error {
 		ProvisioningDelay: cfg.ProvisioningDelay, ClusterSoftDeleteRetention: cfg.ClusterSoftDeleteRetention,
 		ValidateKey: keyValidator(vaults),
 		OnPurge:     s.onPurge,
+		StoredTable: s.storedTable,
 		OnKeyEvent: func(e monitor.KeyEvent) {
 			keyEvents.WithLabelValues(e.Kind).Inc()
 			s.keys.onKeyEvent(e)
@@ -241,7 +243,10 @@ func (s *Server) init(ctx context.Context) error {
 		Name: "kustodian_http_request_duration_seconds", Help: "HTTP request latency by surface.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"surface"})
-	s.registry.MustRegister(s.requests, s.durations)
+	s.bodyTimeouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kustodian_http_body_timeouts_total", Help: "Request bodies cut off for arriving slower than --body-min-rate, by surface.",
+	}, []string{"surface"})
+	s.registry.MustRegister(s.requests, s.durations, s.bodyTimeouts, &s.pools)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok\n") })
@@ -264,20 +269,39 @@ func (s *Server) init(ctx context.Context) error {
 	})
 	s.registry.MustRegister(ingestRows, s.outageRows, s.drainedRows)
 	s.registerStoreMetrics()
+	// Admission of Data Collector posts: bodies by their declared length,
+	// decoded batches by what they measure (see README, Configuration).
+	var replay *ingest.ReplayGuard
+	if cfg.CollectorReplayProtection {
+		replay = ingest.NewReplayGuard(cfg.CollectorReplayEntries, ingest.DefaultMaxSkew, time.Now)
+		s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kustodian_ingest_replay_signatures", Help: "Data Collector signatures remembered by the replay protection.",
+		}, func() float64 { return float64(replay.Len()) }))
+	}
+	s.pipeline = s.newPipeline()
+	logsOpts := s.logsIngestionOptions(ids, authz, ingestRows)
+	// One pair of admission pools for both ingestion APIs.
+	bodies := s.pools.add(s.admissionOptions("ingest_bodies", cfg.IngestBodyBytes))
+	batches := s.pools.add(s.admissionOptions("ingest_batches", cfg.IngestBatchBytes))
+	logsOpts.Bodies, logsOpts.Batches = bodies, batches
+	mux.Handle("/dataCollectionRules/", s.instrument("logsingestion", ingest.NewLogsIngestion(logsOpts)))
 	mux.Handle("/api/logs", s.instrument("ingest", ingest.NewCollector(ingest.Options{
 		Directory: ingestDirectory{s}, Sink: ingestSink{s}, Log: log,
 		Observe: func(code string, rows int) { ingestRows.Add(float64(rows)) },
+		Bodies:  bodies,
+		Batches: batches,
+		Replay:  replay,
 	})))
-	var queries *query.Handler
-	observeQuery := s.registerQueryMetrics(cfg.QueryLimits, func() *query.Handler { return queries })
-	queries = query.New(query.Options{
-		Verify: ids.Verify, Audience: QueryAudience, Log: log, Observe: observeQuery,
+	observeQuery := s.registerQueryMetrics(cfg.QueryLimits)
+	queries := query.New(query.Options{
+		Verify: verifier(ids, QueryAudiences(s.endpoint)), Audience: QueryAudience, Log: log, Observe: observeQuery,
 		Authorize: func(ctx context.Context, principalID, action, scope string) error {
 			return authz.Check(ctx, principalID, action, scope)
 		},
 		Workspace:        s.queryWorkspace,
 		ResolveWorkspace: s.resolveWorkspace,
 		Limits:           cfg.QueryLimits,
+		Slots:            s.pools.add(query.SlotOptions(cfg.QueryLimits)),
 	})
 	mux.Handle("/v1/", s.instrument("query", queries))
 	mux.Handle("/admin/", s.instrument("admin", &adminHandler{ids: ids, kv: kv, keys: s.keys, refresh: s.refreshKeys, compact: s.compact, operator: boot.ObjectID, now: time.Now}))
@@ -285,6 +309,7 @@ func (s *Server) init(ctx context.Context) error {
 	// appears in ids Azure returns), so the first segment decides, folded.
 	armHandler, idHandler := s.instrument("arm", router), s.instrument("identity", ids.Handler())
 	kvHandler := s.instrument("keyvault", kv.Handler())
+	metadataHandler := s.instrument("arm", cloudMetadata(s.endpoint, cfg.VaultDNSSuffix, port))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if kv.Match(r) {
 			kvHandler.ServeHTTP(w, r)
@@ -305,11 +330,19 @@ func (s *Server) init(ctx context.Context) error {
 				kvHandler.ServeHTTP(w, r)
 				return
 			}
+			// Unauthenticated, and before the mux, which would redirect the
+			// CLI's "//metadata/endpoints".
+			if arm.IsMetadataPath(r.URL.Path) {
+				metadataHandler.ServeHTTP(w, r)
+				return
+			}
 			mux.ServeHTTP(w, r)
 		}),
-		TLSConfig:         tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		TLSConfig: tlsConf,
+		// Headers (and the TLS handshake) must arrive within
+		// ReadHeaderTimeout; bodies at the minimum rate (governBody).
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
@@ -380,7 +413,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err == nil {
 		eng, err = store.OpenEngine(ctx, store.EngineOptions{
 			Dir: s.state.DataDir + "/data", Catalog: s.state.Store, Keys: storeKeys{s.keys.m}, TableIDKey: tableKey, Log: log,
-			CompactInterval: compactInterval(s.cfg.CompactInterval),
+			CompactInterval: compactInterval(s.cfg.CompactInterval), MaxTableColumns: ingest.MaxColumns,
 		})
 	}
 	if err == nil {
@@ -507,7 +540,7 @@ func armAuthenticator(ids *identity.Service) arm.Authenticator {
 			return arm.Caller{}, arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed",
 				"Authentication failed. The 'Authorization' header is missing or is not a Bearer token.")
 		}
-		c, err := ids.Verify(r.Context(), raw, ResourceManagerAudience)
+		c, err := ids.Verify(r.Context(), raw, ResourceManagerAudiences...)
 		if errors.Is(err, identity.ErrInvalidToken) {
 			return arm.Caller{}, arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken",
 				"The access token is invalid: %v.", strings.TrimPrefix(err.Error(), "invalid token: "))
@@ -531,6 +564,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
@@ -538,13 +574,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// instrument logs and counts requests of a surface. It never logs headers,
-// query strings or bodies, which may carry tokens or secrets.
+// instrument logs and counts requests of a surface and governs their bodies
+// (governBody). It never logs headers, query strings or bodies, which may
+// carry tokens or secrets.
 func (s *Server) instrument(surface string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r, finish := s.governBody(w, r, surface)
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
+		finish()
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}

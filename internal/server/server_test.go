@@ -38,6 +38,14 @@ func TestConfigValidation(t *testing.T) {
 		{"tls pair", Config{TLSCert: "c.pem"}},
 		{"pkcs11 label", Config{PKCS11Module: "/lib/x.so"}},
 		{"negative delay", Config{ProvisioningDelay: -1}},
+		{"client share above 100%", Config{AdmissionClientShare: 101}},
+		{"negative client share", Config{AdmissionClientShare: -1}},
+		{"bodies too small for one post", Config{IngestBodyBytes: 16 << 20}},
+		{"a share of bodies too small for one post", Config{IngestBodyBytes: 40 << 20, AdmissionClientShare: 50}},
+		{"batches too small for one post", Config{IngestBatchBytes: 40 << 20, AdmissionClientShare: 100}},
+		{"negative batches", Config{IngestBatchBytes: -1}},
+		{"negative header timeout", Config{ReadHeaderTimeout: -1}},
+		{"negative replay entries", Config{CollectorReplayEntries: -1}},
 	}
 	for _, tt := range tests {
 		if err := tt.cfg.setDefaults(); err == nil {
@@ -47,5 +55,10 @@ func TestConfigValidation(t *testing.T) {
 	var ok Config
 	if err := ok.setDefaults(); err != nil || ok.Listen != DefaultListen || ok.KeyRefreshInterval != DefaultKeyRefreshInterval || ok.OutageBuffering != "platform" {
 		t.Fatalf("defaults: %+v, %v", ok, err)
+	}
+	if ok.IngestBodyBytes != DefaultIngestBodyBytes || ok.IngestBatchBytes != DefaultIngestBatchBytes || ok.AdmissionClientShare != DefaultAdmissionClientShare ||
+		ok.AdmissionWait != DefaultAdmissionWait || ok.BodyMinRate != DefaultBodyMinRate || ok.BodyReadGrace != DefaultBodyReadGrace ||
+		ok.ReadHeaderTimeout != DefaultReadHeaderTimeout || ok.IdleTimeout != DefaultIdleTimeout {
+		t.Fatalf("admission defaults: %+v", ok)
 	}
 }

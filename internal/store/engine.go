@@ -30,6 +30,8 @@ const (
 	DefaultFlushRows     = 65536
 	DefaultFlushAge      = 10 * time.Second
 	DefaultSegmentWindow = time.Hour
+	// DefaultMaxTableColumns is Azure's limit of custom columns per table.
+	DefaultMaxTableColumns = 500
 	// segmentBlockRows bounds the rows of one block the engine writes.
 	segmentBlockRows = 65536
 )
@@ -73,6 +75,11 @@ type EngineOptions struct {
 	// CompactMaxRows bounds the rows of a segment that compaction writes;
 	// zero means DefaultCompactMaxRows.
 	CompactMaxRows int
+	// MaxTableColumns bounds the columns of a table in an account besides
+	// TimeGenerated: Append refuses rows that would add a column past it
+	// (ErrTooManyColumns). Zero means DefaultMaxTableColumns; negative
+	// means no limit. Tables already past it keep their columns.
+	MaxTableColumns int
 
 	// moveBatchSegments bounds the segments of one MoveAccount batch; zero
 	// means moveBatchSegments (tests make batches small).
@@ -91,6 +98,10 @@ type EngineOptions struct {
 // was one) by Append, Scan and Tables for an account whose WAL and schemas
 // could not be loaded, typically because its key was refused.
 var ErrNotLoaded = errors.New("store: storage account not loaded")
+
+// ErrTooManyColumns is wrapped by Append when the rows would give a table
+// more columns than EngineOptions.MaxTableColumns; nothing is written.
+var ErrTooManyColumns = errors.New("store: too many columns in the table")
 
 // Engine is the log store: an encrypted WAL per storage account, in-memory
 // buffers per (account, workspace, table), and immutable segments listed in
@@ -156,6 +167,9 @@ func OpenEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 	}
 	if o.CompactMaxRows <= 0 {
 		o.CompactMaxRows = DefaultCompactMaxRows
+	}
+	if o.MaxTableColumns == 0 {
+		o.MaxTableColumns = DefaultMaxTableColumns
 	}
 	if o.moveBatchSegments <= 0 {
 		o.moveBatchSegments = moveBatchSegments
@@ -301,16 +315,19 @@ func (e *Engine) ready(ctx context.Context, a *account) error {
 	return nil
 }
 
-// Append makes rows of one storage account durable (one WAL record per
-// Rows, one group-committed fsync) and then buffers them. It returns nil only
-// once the rows are fsynced. Rows are validated first: equal column lengths,
-// no TimeGenerated among Columns, no column whose type differs from the one
-// already known for the table in this account. While MoveAccount moves the
-// account away (and after it has), Append fails with an error wrapping
-// ErrAccountMoving and writes nothing.
+// Append makes rows of one storage account durable (one WAL record for all
+// of rows, one group-committed fsync: after a crash either every Rows of the
+// call is there or none) and then buffers them. It returns nil only once the
+// rows are fsynced. Rows are validated first: equal column lengths, no
+// TimeGenerated among Columns, no column whose type differs from the one
+// already known for the table in this account, no table growing past
+// MaxTableColumns (ErrTooManyColumns); a refused call changes nothing. While
+// MoveAccount moves the account away (and after it has), Append fails with
+// an error wrapping ErrAccountMoving and writes nothing.
 func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
 	recs := make([][]byte, 0, len(rows))
 	blocks := make([]*Block, 0, len(rows))
+	keys := make([]tkey, 0, len(rows))
 	for i := range rows {
 		if len(rows[i].TimeGenerated) == 0 {
 			continue
@@ -324,6 +341,7 @@ func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
 			return err
 		}
 		blocks = append(blocks, b)
+		keys = append(keys, tkey{rows[i].Workspace, rows[i].Table})
 		recs = append(recs, rec)
 	}
 	if len(recs) == 0 {
@@ -349,14 +367,17 @@ func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
 	a.wal.SetGeneration(aek.Generation())
 	var newWS []string
 	a.bufMu.Lock()
+	if err := a.checkColumns(keys, blocks, e.o.MaxTableColumns); err != nil {
+		a.bufMu.Unlock()
+		return err
+	}
 	for i, b := range blocks {
-		r := &rows[i]
-		if err := a.registerSchema(tkey{r.Workspace, r.Table}, b); err != nil {
+		if err := a.registerSchema(keys[i], b); err != nil {
 			a.bufMu.Unlock()
 			return err
 		}
-		if !a.placed[r.Workspace] {
-			newWS = append(newWS, r.Workspace)
+		if !a.placed[keys[i].ws] && !slices.Contains(newWS, keys[i].ws) {
+			newWS = append(newWS, keys[i].ws)
 		}
 	}
 	a.bufMu.Unlock()
@@ -374,7 +395,7 @@ func (e *Engine) Append(ctx context.Context, acct string, rows []Rows) error {
 	full := false
 	a.bufMu.Lock()
 	for i, b := range blocks {
-		if a.addLocked(tkey{rows[i].Workspace, rows[i].Table}, b, e.o.Now()) >= e.o.FlushRows {
+		if a.addLocked(keys[i], b, e.o.Now()) >= e.o.FlushRows {
 			full = true
 		}
 	}

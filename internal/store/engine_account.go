@@ -252,6 +252,54 @@ func (a *account) registerSchema(k tkey, b *Block) error {
 	return nil
 }
 
+// checkColumns fails without changing anything when registering blocks
+// (of the tables keys) would fail: a column's type differs from the one the
+// table (or an earlier block of the call) has, or a table would get more
+// than limit columns besides TimeGenerated (limit < 0: no limit). bufMu
+// must be held, from the check to the registration, so that concurrent
+// Appends cannot together pass the limit.
+func (a *account) checkColumns(keys []tkey, blocks []*Block, limit int) error {
+	type pending struct {
+		have  int
+		types map[string]ColumnType // columns new to the table in this call
+	}
+	tables := map[tkey]*pending{}
+	for i, b := range blocks {
+		k, s := keys[i], a.schemas[keys[i]]
+		p := tables[k]
+		if p == nil {
+			p = &pending{types: map[string]ColumnType{}}
+			if s != nil {
+				p.have = len(s.cols) - 1 // TimeGenerated
+			}
+			tables[k] = p
+		}
+		for j := range b.Columns {
+			c := &b.Columns[j]
+			if c.Name == TimeColumn {
+				continue
+			}
+			t, ok := p.types[c.Name]
+			if !ok && s != nil {
+				t, ok = s.types[c.Name]
+			}
+			if ok && t != c.Type {
+				return fmt.Errorf("store: table %q column %q is %s, not %s", k.table, c.Name, t, c.Type)
+			}
+			if ok {
+				continue
+			}
+			p.types[c.Name] = c.Type
+			p.have++
+			if limit >= 0 && p.have > limit {
+				return fmt.Errorf("store: table %q would have more than %d columns (%d new in this append): %w",
+					k.table, limit, len(p.types), ErrTooManyColumns)
+			}
+		}
+	}
+	return nil
+}
+
 // addLocked buffers b and returns the buffer's row count. bufMu must be
 // held.
 func (a *account) addLocked(k tkey, b *Block, now time.Time) int {

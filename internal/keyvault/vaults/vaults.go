@@ -33,7 +33,8 @@ const TypeVault = "Microsoft.KeyVault/vaults"
 
 const namespace = "Microsoft.KeyVault"
 
-var apiVersions = []string{"2016-10-01", "2018-02-14", "2019-09-01", "2021-06-01-preview", "2021-10-01", "2022-07-01",
+// APIVersions are the api-versions of Microsoft.KeyVault/vaults.
+var APIVersions = []string{"2016-10-01", "2018-02-14", "2019-09-01", "2021-06-01-preview", "2021-10-01", "2022-07-01",
 	"2023-02-01", "2023-07-01", "2024-11-01"}
 
 // Deps are the provider's collaborators.
@@ -90,17 +91,17 @@ func (d *Doc) Config(name string) *keyvault.VaultConfig {
 // Register adds the provider's routes to rt.
 func (p *Provider) Register(rt *arm.Router) {
 	const base = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults"
-	rt.Handle(base+"/{vaultName}", apiVersions, map[string]arm.Handler{
+	rt.Handle(base+"/{vaultName}", APIVersions, map[string]arm.Handler{
 		http.MethodPut: p.put, http.MethodPatch: p.patch, http.MethodGet: p.get, http.MethodDelete: p.delete,
 	})
-	rt.Handle(base, apiVersions, map[string]arm.Handler{http.MethodGet: p.list})
-	rt.Handle("/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/vaults", apiVersions, map[string]arm.Handler{http.MethodGet: p.list})
-	rt.Handle(base+"/{vaultName}/accessPolicies/{operationKind}", apiVersions, map[string]arm.Handler{http.MethodPut: p.updateAccessPolicy})
-	rt.Handle("/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/deletedVaults", apiVersions, map[string]arm.Handler{http.MethodGet: p.listDeleted})
+	rt.Handle(base, APIVersions, map[string]arm.Handler{http.MethodGet: p.list})
+	rt.Handle("/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/vaults", APIVersions, map[string]arm.Handler{http.MethodGet: p.list})
+	rt.Handle(base+"/{vaultName}/accessPolicies/{operationKind}", APIVersions, map[string]arm.Handler{http.MethodPut: p.updateAccessPolicy})
+	rt.Handle("/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/deletedVaults", APIVersions, map[string]arm.Handler{http.MethodGet: p.listDeleted})
 	loc := "/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}"
-	rt.Handle(loc, apiVersions, map[string]arm.Handler{http.MethodGet: p.getDeleted})
-	rt.Handle(loc+"/purge", apiVersions, map[string]arm.Handler{http.MethodPost: p.purgeDeleted})
-	rt.Handle("/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/checkNameAvailability", apiVersions,
+	rt.Handle(loc, APIVersions, map[string]arm.Handler{http.MethodGet: p.getDeleted})
+	rt.Handle(loc+"/purge", APIVersions, map[string]arm.Handler{http.MethodPost: p.purgeDeleted})
+	rt.Handle("/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/checkNameAvailability", APIVersions,
 		map[string]arm.Handler{http.MethodPost: p.checkName})
 }
 
