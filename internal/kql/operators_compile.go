@@ -44,7 +44,7 @@ func (c *compiler) operatorMore(op Operator) (stage, error) {
 	case *EvaluateOp:
 		return nil, errUnsupported(op.At, "evaluate "+op.Name+"()")
 	case *GetSchemaOp:
-		return nil, errUnsupported(op.At, "getschema")
+		return c.getSchema(op)
 	}
 	return nil, semanticErr(op.Pos(), "unsupported operator %T", op)
 }
