@@ -21,6 +21,8 @@ func (c *compiler) exprMore(e Expr) (cexpr, error) {
 		return nil, semanticErr(e.At, "'*' is not an expression here")
 	case *TupleItem:
 		return c.tupleItem(e) // funcs_series.go
+	case *SearchTerm:
+		return c.searchTerm(e) // search.go
 	}
 	return nil, semanticErr(e.Pos(), "unsupported expression %T", e)
 }

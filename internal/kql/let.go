@@ -58,6 +58,9 @@ func (p *parser) isPlainTableQuery() bool {
 		return false
 	}
 	n := p.peekAt(1)
+	if t.text == "search" && n.kind != tokEOF && !(n.kind == tokPunct && (n.text == "|" || n.text == ";")) {
+		return false // search.go: search as a source
+	}
 	return !(n.kind == tokPunct && n.text == "(")
 }
 
@@ -311,6 +314,9 @@ func (p *parser) looksTabular() bool {
 		return true
 	case t.kind == tokIdent && (t.text == "true" || t.text == "false"):
 		return false
+	case t.kind == tokIdent && t.text == "search" && (n.kind == tokString || isP(n, "*") ||
+		n.kind == tokIdent && (n.text == "in" || n.text == "kind")):
+		return true // search.go
 	case t.kind == tokIdent:
 		return isP(n, "|") || isP(n, ";") || isP(n, "}") || isP(n, ")") || n.kind == tokEOF
 	case isP(t, "["):

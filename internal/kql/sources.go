@@ -136,6 +136,8 @@ func (p *parser) tabularSource() (*Query, error) {
 	p.advance()
 	var err error
 	switch {
+	case t.text == "search" && !isP("(") && !isP("|") && p.peek().kind != tokEOF:
+		err = p.searchSource(t, q) // search.go
 	case t.text == "datatable" && isP("("):
 		q.Input, err = p.datatable(t)
 	case t.text == "print":

@@ -48,6 +48,8 @@ func TestUnionWildcards(t *testing.T) {
 		{"union withsource=T * | count", "Count:long\n3"},
 		{"union Other, Nope* | count", "Count:long\n1"},
 		{"print a = 1 | union Sec* | count", "Count:long\n3"},
+		{"search \"securityalert\" or \"*ther\" | project $table", "$table:string\nOther\nSecurityAlert"},
+		{"search in (Other, SecurityEvent) * | summarize make_set($table)", "set_$table:dynamic\n[\"Other\",\"SecurityEvent\"]"},
 	}
 	for _, tt := range tests {
 		q, err := Parse(tt.query)
