@@ -43,6 +43,8 @@ func (c *compiler) operatorMore(op Operator) (stage, error) {
 		return c.makeSeries(op)
 	case *EvaluateOp:
 		return nil, errUnsupported(op.At, "evaluate "+op.Name+"()")
+	case *TopNestedOp:
+		return c.topNested(op)
 	case *GetSchemaOp:
 		return c.getSchema(op)
 	}

@@ -70,7 +70,7 @@ func TestParseMoreErrors(t *testing.T) {
 		{"print d = dynamic([1, 2)", 1, 23, "expected ']'"},
 		{"print d = dynamic({a 1})", 1, 21, "expected ':'"},
 		{"T | parse s with", 1, 16, "expected a parse pattern"},
-		{"T | top-nested 3 of a by count()", 1, 4, "not supported"},
+		{"T | facet by a", 1, 4, "not supported"},
 		{"let f = (a: string) { a ; T", 1, 26, "expected '}'"},
 		{"print d = dynamic(" + strings.Repeat("[", 300) + strings.Repeat("]", 300) + ")", 1, 0, "nested too deeply"},
 		{strings.Repeat("(", 300) + "T" + strings.Repeat(")", 300), 1, 0, "nested too deeply"},
