@@ -57,7 +57,11 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if _, err := p.Run(context.Background(), tbl); err != nil {
-			t.Fatalf("Run(%q): %v", query, err)
+			// The operators after evaluate pivot() or bag_unpack()
+			// compile when the query runs.
+			if e, ok := err.(*Error); !ok || e.Kind != KindSemantic {
+				t.Fatalf("Run(%q): %v", query, err)
+			}
 		}
 	})
 }

@@ -454,6 +454,14 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	}
 	b := &builder{ctx: ctx, cat: cat, opts: opts, mat: map[*MaterializeSource]*Plan{}}
 	env := &letEnv{b: b}
+	var late *lateTail
+	if i := lateOp(q.Operators); i >= 0 {
+		// evaluate_late.go: the operators from the plugin on run late.
+		late = &lateTail{op: q.Operators[i].(*EvaluateOp), rest: q.Operators[i+1:], env: env.bindLets(q.Lets)}
+		qq := *q
+		qq.Operators = q.Operators[:i]
+		q = &qq
+	}
 	p, err := env.plan(q)
 	if err != nil {
 		return nil, err
@@ -463,6 +471,7 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	top := *p
 	top.pre = b.pre
 	top.limits = opts.Limits.withDefaults()
+	top.late = late
 	planAll(&top)
 	return &top, nil
 }
