@@ -109,6 +109,9 @@ func (*SummarizeOp) operatorNode() {}
 type NamedExpr struct {
 	Name string // empty when not given
 	Expr Expr
+	// Names are the names of (a, b, ...) = f(...), which assigns the
+	// columns of a function of several results (funcs_series.go).
+	Names []string
 }
 
 // SortKey is one key of a sort or top.

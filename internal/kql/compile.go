@@ -296,7 +296,7 @@ func autoName(e Expr, n *int) string {
 	case *Ident:
 		return e.Name
 	case *CallExpr:
-		if (e.Name == "bin" || e.Name == "floor") && len(e.Args) > 0 {
+		if (e.Name == "bin" || e.Name == "floor" || firstArgNamed[e.Name]) && len(e.Args) > 0 {
 			if id, ok := e.Args[0].(*Ident); ok {
 				return id.Name
 			}
@@ -331,6 +331,17 @@ func (s *names) unique(name string) string {
 }
 
 func (c *compiler) project(cols []NamedExpr, extend bool) (stage, error) {
+	cols, err := c.expandTuples(cols) // funcs_series.go: (a, b) = f(...)
+	if err != nil {
+		return nil, err
+	}
+	if st, ok, err := c.projectChained(cols, extend); ok {
+		return st, err // project_chain.go: columns that read earlier ones
+	}
+	return c.projectPlain(cols, extend)
+}
+
+func (c *compiler) projectPlain(cols []NamedExpr, extend bool) (stage, error) {
 	st := &projectStage{extend: extend}
 	taken := newNames()
 	var out []column

@@ -24,9 +24,9 @@ import (
 // tables. Measured values, rounded down to a tenth of a percent; raise them
 // when the language grows, never lower them.
 const (
-	corpusParseFloor   = 96.9
-	corpusCompileFloor = 63.0
-	corpusRunFloor     = 63.0
+	corpusParseFloor   = 98.4
+	corpusCompileFloor = 78.1
+	corpusRunFloor     = 77.8
 )
 
 // corpusDir holds the corpora (testdata/corpus/README.md says what is there).
@@ -330,6 +330,15 @@ func (standardCatalog) Table(_ context.Context, name string) (*kql.Schema, error
 		s.Columns = append(s.Columns, kql.ColumnDef{Name: c.Name, Type: typ})
 	}
 	return s, nil
+}
+
+// TableNames lists the standard tables, for union * and wildcards.
+func (standardCatalog) TableNames(context.Context) ([]string, error) {
+	var names []string
+	for _, t := range tables.Standard() {
+		names = append(names, t.Name)
+	}
+	return names, nil
 }
 
 // emptySource answers every scan with no rows.

@@ -335,3 +335,17 @@ func TestCheckedTickArithmetic(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeZones checks datetime_utc_to_local and datetime_local_to_utc
+// where the system has a zone database (Paris keeps UTC+2 in summer: 2
+// a.m. UTC is 4 a.m. there); an unknown zone is null.
+func TestTimeZones(t *testing.T) {
+	if _, err := time.LoadLocation("Europe/Paris"); err != nil {
+		t.Skip("no zone database:", err)
+	}
+	got := goldenRun("print a = datetime_utc_to_local(datetime(2022-07-01 02:00), 'Europe/Paris'), b = datetime_local_to_utc(datetime(2022-07-01 04:00), 'Europe/Paris'), c = datetime_utc_to_local(datetime(2022-07-01), 'Nowhere/None')")
+	want := "a:datetime b:datetime c:datetime\n2022-07-01T04:00:00Z | 2022-07-01T02:00:00Z | null"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}

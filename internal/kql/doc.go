@@ -28,14 +28,20 @@
 // A tabular expression is a source and operators. Sources: a table name
 // (T or ['T']), a let name, f(args), (subquery), datatable(c: type, ...)
 // [values], print [name =] expr, ..., range x from a to b step s,
-// union [withsource=C] [isfuzzy=true] [kind=inner] A, (B | ...), and
-// materialize(...). Operators:
+// union [withsource=C] [isfuzzy=true] [kind=inner] A, (B | ...) (legs
+// may be table name wildcards, Sec* or *, over a Catalog that is a
+// TableLister: tablelist.go), workspace("ref").T (workspace.go),
+// search [in (T, ...)] predicate (search.go) and materialize(...).
+// Operators:
 //
 //	where / filter   predicate
 //	take / limit     N                      (sample N takes N rows too)
 //	count
 //	project          col, name = expr, ...
 //	extend           name = expr, ...       (replaces a column of the same name)
+//	                 (extend and project may read columns defined before
+//	                 them in the same operator; (a, b) = f(...) assigns the
+//	                 results of a function of several results)
 //	project-away     col, pattern*, ...     (also project-keep, project-reorder)
 //	project-rename   new = old, ...
 //	distinct         col, ... | *
@@ -48,6 +54,16 @@
 //	union            A, (B | ...)
 //	mv-expand        [bagexpansion=array] [with_itemindex=i] [name =] expr [to typeof(t)], ... [limit N]
 //	parse / parse-where [kind=simple|regex] expr with * "lit" col [: type] ...
+//	mv-apply         [with_itemindex=i] [name =] expr [to typeof(t)], ... [limit N] on (subquery)
+//	make-series      [name =] agg(...) [default = v], ... on axis [from a] [to b] step s
+//	                 | in range(a, b, s) [by ...]     (makeseries.go)
+//	top-nested       [N] of expr [with others = v] by agg [asc|desc], top-nested ...
+//	search           [kind=case_sensitive] predicate  ("term", Col:"term", *, and/or/not)
+//	getschema
+//	evaluate         pivot(col [, agg] [, col, ...]), bag_unpack(col [, prefix])
+//	                 (outermost pipeline only: the operators after them
+//	                 compile when the query runs, as their columns come
+//	                 from the data: evaluate_late.go)
 //	render           kind [with (prop = value, ...)]   (recorded: Plan.Render)
 //	serialize, as    accepted; rows unchanged
 //
@@ -68,7 +84,27 @@
 // reverse, strrep; conditional and math: iff/iif, case, coalesce, max_of,
 // min_of, round, abs, sqrt, pow, log, log10, log2, exp, ceiling; dynamic:
 // pack/bag_pack, pack_array, array_length, bag_keys, gettype,
-// set_has_element, array_sort_asc; toscalar(tabular).
+// set_has_element, array_sort_asc; toscalar(tabular). Datetime
+// (funcs_datetime.go): todatetime, totimespan, format_datetime,
+// format_timespan, datetime_add, datetime_diff, datetime_part,
+// startofday/week/month/year and endof* (with an offset), dayofweek,
+// dayofmonth, dayofyear, hourofday, getmonth, monthofyear, getyear,
+// weekofyear/week_of_year (ISO 8601), make_datetime, make_timespan,
+// unixtime_{seconds,milliseconds,microseconds,nanoseconds}_todatetime,
+// bin_at, datetime_utc_to_local/datetime_local_to_utc (the system's zone
+// database; an unknown zone is null) and ingestion_time(), always null as
+// no ingestion time is stored apart from TimeGenerated. Weeks start on
+// Sunday (startofweek, datetime_diff('week')); unnamed startof*(T) columns
+// take T's name, as bin(T, ...) does. IPv4 (funcs_ipv4.go): parse_ipv4,
+// ipv4_is_private, ipv4_is_match, ipv4_is_in_range, ipv4_compare. A
+// dynamic value compared with a datetime or timespan converts to it.
+//
+// workspace("ref").T names the table T of another workspace; the Catalog
+// receives it as QualifiedTable(ref, T) (workspace.go) and resolves it.
+//
+// The golden suite (testdata/golden/*.txt, one file per category, run by
+// TestGolden) holds self-contained queries with the outputs Kusto's
+// documentation gives for them.
 //
 // Operators: arithmetic + - * / % on numbers and on datetime/timespan
 // where Kusto defines them; comparisons == != <> < <= > >= and the
@@ -102,12 +138,14 @@
 // Kusto (Count, count_, sum_X, avg_X, set_X, list_X, any_X, percentile_X_95,
 // Column1, print_0, bin(T, 1h) named T, k1 for a join's second k).
 //
-// Parsed but refused by Compile with a SemanticError: mv-apply,
-// make-series, evaluate plugins, getschema, externaldata and table name
-// wildcards; refused by Parse: top-nested, search, find, fork, facet and
-// the other operators not listed. Not yet: the datetime functions
-// (todatetime, totimespan, format_datetime, datetime_diff, startof*,
-// dayofweek, ...), series functions, ipv4 functions.
+// Series functions (funcs_series.go): series_fit_line, series_fit_2lines,
+// series_stats and series_decompose_anomalies (an approximation: a linear
+// or average baseline without seasonal decomposition, Tukey's fences on
+// the residuals). String: translate; conditional: column_ifexists.
+//
+// Parsed but refused by Compile with a SemanticError: other evaluate
+// plugins, externaldata (reading external storage); refused by Parse:
+// find, fork, facet and the other operators not listed.
 //
 // # Types and values
 //

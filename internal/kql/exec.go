@@ -21,6 +21,9 @@ type Result struct {
 	// Limits.MaxResultBytes: Rows then holds the rows up to the limit, and
 	// the Query API reports the error beside them, as Azure does.
 	Truncated *LimitError
+	// PeakMemoryBytes is the most memory the run held at once, as charged
+	// against Limits.MaxMemoryBytes (the Query API's statistics).
+	PeakMemoryBytes int64
 }
 
 // ResultColumn is a result column's name and Query API type name.

@@ -19,6 +19,10 @@ func (c *compiler) exprMore(e Expr) (cexpr, error) {
 		return nil, semanticErr(e.At, "a tabular expression is not a scalar value; use toscalar()")
 	case *Star:
 		return nil, semanticErr(e.At, "'*' is not an expression here")
+	case *TupleItem:
+		return c.tupleItem(e) // funcs_series.go
+	case *SearchTerm:
+		return c.searchTerm(e) // search.go
 	}
 	return nil, semanticErr(e.Pos(), "unsupported expression %T", e)
 }
@@ -90,8 +94,6 @@ func (c *compiler) binaryMore(e *BinaryExpr, lp, rp *cexpr) (cexpr, bool, error)
 		switch {
 		case other == TypeInt && isArith:
 			to = TypeLong
-		case other == TypeDatetime || other == TypeTimespan:
-			return nil, false, nil // needs todatetime()/totimespan()
 		}
 		if lt == TypeDynamic {
 			*lp = convertExpr(c, l, to)

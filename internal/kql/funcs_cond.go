@@ -88,6 +88,19 @@ func init() {
 			}, vals...), nil
 		}}
 	}
+	// column_ifexists(name, default): the column, or the default where
+	// the input has no column of that name.
+	register(&funcDef{min: 2, max: 2, compile: func(c *compiler, e *CallExpr, args []cexpr) (cexpr, error) {
+		k, ok := args[0].(*constNode)
+		if !ok || k.t != TypeString {
+			return nil, argErr(e, 0, "a constant column name", args[0].typ())
+		}
+		if slot := c.lookup(k.v.s); slot >= 0 {
+			c.refs[slot] = true
+			return &colRef{slot: slot, t: c.scope[slot].t, name: k.v.s}, nil
+		}
+		return args[1], nil
+	}}, "column_ifexists")
 	register(minMax(true), "max_of")
 	register(minMax(false), "min_of")
 	register(&funcDef{min: 1, max: 2, compile: func(c *compiler, e *CallExpr, args []cexpr) (cexpr, error) {

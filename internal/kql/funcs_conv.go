@@ -7,9 +7,8 @@ import (
 )
 
 // Conversion functions: tostring, toint, tolong, todouble/toreal, tobool,
-// toguid, todynamic/parse_json (funcs_dynamic.go). A value that does not
-// convert is null. todatetime and totimespan wait for the datetime
-// representation in ticks.
+// toguid, todynamic/parse_json (funcs_dynamic.go), todatetime and
+// totimespan (funcs_datetime.go). A value that does not convert is null.
 
 func init() {
 	conv := func(to Type) *funcDef {
@@ -175,6 +174,8 @@ func convertScalar(s scalar, from, to Type) scalar {
 			}
 		}
 		return nullScalar
+	case TypeDatetime, TypeTimespan:
+		return convertTime(s, from, to) // funcs_datetime.go
 	case TypeGUID:
 		switch from {
 		case TypeGUID:

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,6 +15,34 @@ import (
 // reverse, strrep. Positions and lengths count characters, as in Kusto.
 
 func init() {
+	// translate(search, replace, text): each character of search in text
+	// becomes the character of replace at its index (the last one when
+	// replace is shorter), or nothing when replace is empty.
+	register(&funcDef{min: 3, max: 3, compile: func(c *compiler, e *CallExpr, args []cexpr) (cexpr, error) {
+		for i, a := range args {
+			if !a.typ().isStringy() && a.typ() != TypeDynamic {
+				return nil, argErr(e, i, "a string", a.typ())
+			}
+		}
+		return newRowFunc(TypeString, func(a []scalar) scalar {
+			from, to := []rune(a[0].s), []rune(a[1].s)
+			var b strings.Builder
+			for _, r := range a[2].s {
+				i := slices.Index(from, r)
+				switch {
+				case i < 0:
+					b.WriteRune(r)
+				case len(to) == 0:
+				case i < len(to):
+					b.WriteRune(to[i])
+				default:
+					b.WriteRune(to[len(to)-1])
+				}
+			}
+			return scalar{s: b.String()}
+		}, convertExpr(c, args[0], TypeString), convertExpr(c, args[1], TypeString), convertExpr(c, args[2], TypeString)), nil
+	}}, "translate")
+
 	str := func(c *compiler, x cexpr) cexpr { return convertExpr(c, x, TypeString) }
 	register(&funcDef{min: 1, max: -1, compile: func(c *compiler, e *CallExpr, args []cexpr) (cexpr, error) {
 		for i := range args {

@@ -58,6 +58,9 @@ func (p *parser) isPlainTableQuery() bool {
 		return false
 	}
 	n := p.peekAt(1)
+	if t.text == "search" && n.kind != tokEOF && !(n.kind == tokPunct && (n.text == "|" || n.text == ";")) {
+		return false // search.go: search as a source
+	}
 	return !(n.kind == tokPunct && n.text == "(")
 }
 
@@ -311,6 +314,9 @@ func (p *parser) looksTabular() bool {
 		return true
 	case t.kind == tokIdent && (t.text == "true" || t.text == "false"):
 		return false
+	case t.kind == tokIdent && t.text == "search" && (n.kind == tokString || isP(n, "*") ||
+		n.kind == tokIdent && (n.text == "in" || n.text == "kind")):
+		return true // search.go
 	case t.kind == tokIdent:
 		return isP(n, "|") || isP(n, ";") || isP(n, "}") || isP(n, ")") || n.kind == tokEOF
 	case isP(t, "["):
@@ -448,6 +454,14 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	}
 	b := &builder{ctx: ctx, cat: cat, opts: opts, mat: map[*MaterializeSource]*Plan{}}
 	env := &letEnv{b: b}
+	var late *lateTail
+	if i := lateOp(q.Operators); i >= 0 {
+		// evaluate_late.go: the operators from the plugin on run late.
+		late = &lateTail{op: q.Operators[i].(*EvaluateOp), rest: q.Operators[i+1:], env: env.bindLets(q.Lets)}
+		qq := *q
+		qq.Operators = q.Operators[:i]
+		q = &qq
+	}
 	p, err := env.plan(q)
 	if err != nil {
 		return nil, err
@@ -457,6 +471,7 @@ func Compile(ctx context.Context, q *Query, cat Catalog, opts Options) (*Plan, e
 	top := *p
 	top.pre = b.pre
 	top.limits = opts.Limits.withDefaults()
+	top.late = late
 	planAll(&top)
 	return &top, nil
 }

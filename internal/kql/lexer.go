@@ -78,10 +78,23 @@ func lex(src string) ([]token, error) {
 	// Queries average a token every four or five bytes; sizing for that
 	// saves the copies of growing a long query's tokens.
 	toks := make([]token, 0, len(src)/4+8)
+	depth := 0 // of open brackets: the parser refuses far less
 	for {
 		t, err := l.next()
 		if err != nil {
 			return nil, err
+		}
+		if t.kind == tokPunct {
+			switch t.text {
+			case "(", "[", "{":
+				if depth++; depth > 2*maxDepth {
+					// Stop before holding the tokens of a megabyte of
+					// brackets.
+					return nil, syntaxErr(t.pos, "expression nested too deeply")
+				}
+			case ")", "]", "}":
+				depth--
+			}
 		}
 		toks = append(toks, t)
 		if t.kind == tokEOF {

@@ -144,6 +144,7 @@ type budget struct {
 	ctx    context.Context
 	limits Limits
 	held   int64
+	peak   int64 // the most held at once
 	polls  int
 	err    error
 }
@@ -155,6 +156,7 @@ func (b *budget) charge(n int64, op string) bool {
 		return true
 	}
 	b.held += n
+	b.peak = max(b.peak, b.held)
 	if b.held > b.limits.MaxMemoryBytes && b.err == nil {
 		b.err = &LimitError{Kind: LimitMemory, Limit: b.limits.MaxMemoryBytes, Op: op}
 	}

@@ -379,6 +379,8 @@ func TestComplexityLimits(t *testing.T) {
 	}{
 		{"AppLogs_CL | where " + strings.Repeat("(", 100_000) + "true" + strings.Repeat(")", 100_000), KindSyntax, "nested too deeply"},
 		{"AppLogs_CL | where " + strings.Repeat("not(", 100_000) + "true" + strings.Repeat(")", 100_000), KindSyntax, "nested too deeply"},
+		{"print " + strings.Repeat("(", 1_000_000) + "1" + strings.Repeat(")", 1_000_000), KindSyntax, "nested too deeply"},
+		{"print " + strings.Repeat("strlen(", 100_000) + "'a'" + strings.Repeat(")", 100_000), KindSyntax, "nested too deeply"},
 		{"AppLogs_CL | where x == " + strings.Repeat("-", 100_000) + "1", KindSyntax, "nested too deeply"},
 		{"AppLogs_CL" + strings.Repeat(" | where true", 1001), KindSyntax, "too many operators"},
 		{"AppLogs_CL | project x = " + strings.Repeat("Duration_d + ", 1000) + "1", KindSemantic, "too deeply nested"},
@@ -394,8 +396,14 @@ func TestComplexityLimits(t *testing.T) {
 			t.Errorf("%.60s: %v, want a %s containing %q", tt.query, err, tt.kind, tt.msg)
 		}
 	}
+	// A long in list is linear work, and answers (a million terms take a
+	// second or two).
+	res := runQuery(t, tbl, "AppLogs_CL | where Level_s in ("+strings.Repeat("'x',", 300_000)+"'info') | count", Options{})
+	if len(res.Rows) != 1 {
+		t.Fatalf("a million-term in: %v", res.Rows)
+	}
 	// Just under the limits, the same shapes work.
-	res := runQuery(t, tbl, "AppLogs_CL | where "+strings.Repeat("(", 150)+"true"+strings.Repeat(")", 150)+" | count", Options{})
+	res = runQuery(t, tbl, "AppLogs_CL | where "+strings.Repeat("(", 150)+"true"+strings.Repeat(")", 150)+" | count", Options{})
 	wantCount(t, res, 10)
 	res = runQuery(t, tbl, "AppLogs_CL"+strings.Repeat(" | where true", 999)+" | count", Options{})
 	wantCount(t, res, 10)

@@ -75,7 +75,11 @@ func (p *parser) operatorMore(t token) (Operator, bool, error) {
 		op, err = p.evaluate(t)
 	case "make-series":
 		op, err = p.makeSeries(t)
-	case "top-nested", "top-hitters", "search", "find", "fork", "facet", "invoke", "scan", "consume", "reduce", "partition", "make-graph", "graph-match":
+	case "search":
+		op, err = p.searchOp(t)
+	case "top-nested":
+		op, err = p.topNested(t) // topnested.go
+	case "top-hitters", "find", "fork", "facet", "invoke", "scan", "consume", "reduce", "partition", "make-graph", "graph-match":
 		return nil, true, syntaxErr(t.pos, "the operator '%s' is not supported", name)
 	case "summarize":
 		// hint.strategy=..., hint.shufflekey=... before the aggregates.

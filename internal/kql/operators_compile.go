@@ -38,13 +38,18 @@ func (c *compiler) operatorMore(op Operator) (stage, error) {
 	case *ParseOp:
 		return c.parse(op)
 	case *MvApplyOp:
-		return nil, errUnsupported(op.At, "mv-apply")
+		return c.mvApply(op)
 	case *MakeSeriesOp:
-		return nil, errUnsupported(op.At, "make-series")
+		return c.makeSeries(op)
 	case *EvaluateOp:
+		if op.Name == "pivot" || op.Name == "bag_unpack" {
+			return nil, semanticErr(op.At, "evaluate %s() is supported in the query's outermost pipeline only", op.Name)
+		}
 		return nil, errUnsupported(op.At, "evaluate "+op.Name+"()")
+	case *TopNestedOp:
+		return c.topNested(op)
 	case *GetSchemaOp:
-		return nil, errUnsupported(op.At, "getschema")
+		return c.getSchema(op)
 	}
 	return nil, semanticErr(op.Pos(), "unsupported operator %T", op)
 }
@@ -69,6 +74,11 @@ func (p *Plan) Render() *RenderOp {
 	for _, st := range p.stages {
 		if rs, ok := st.(*renderStage); ok {
 			r = rs.op
+		}
+	}
+	if p.late != nil {
+		if lr := p.late.render(); lr != nil {
+			return lr
 		}
 	}
 	if r == nil {

@@ -70,7 +70,7 @@ func TestParseMoreErrors(t *testing.T) {
 		{"print d = dynamic([1, 2)", 1, 23, "expected ']'"},
 		{"print d = dynamic({a 1})", 1, 21, "expected ':'"},
 		{"T | parse s with", 1, 16, "expected a parse pattern"},
-		{"T | top-nested 3 of a by count()", 1, 4, "not supported"},
+		{"T | facet by a", 1, 4, "not supported"},
 		{"let f = (a: string) { a ; T", 1, 26, "expected '}'"},
 		{"print d = dynamic(" + strings.Repeat("[", 300) + strings.Repeat("]", 300) + ")", 1, 0, "nested too deeply"},
 		{strings.Repeat("(", 300) + "T" + strings.Repeat(")", 300), 1, 0, "nested too deeply"},
@@ -87,5 +87,26 @@ func TestParseMoreErrors(t *testing.T) {
 		if e.Kind != KindSyntax || e.Line != tt.line || (tt.pos != 0 && e.Pos != tt.pos) || !strings.Contains(e.Message, tt.msg) {
 			t.Errorf("Parse(%q) = %s %q at %d:%d, want SyntaxError %q at %d:%d", tt.query, e.Kind, e.Message, e.Line, e.Pos, tt.msg, tt.line, tt.pos)
 		}
+	}
+}
+
+func TestWorkspaceTable(t *testing.T) {
+	q, err := Parse(`workspace("ws-2").['App Logs'] | take 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `workspace("ws-2").App Logs`
+	if q.Source.Name != want || q.Input != nil {
+		t.Fatalf("source %q, input %v; want %q", q.Source.Name, q.Input, want)
+	}
+	ref, table, ok := SplitQualified(q.Source.Name)
+	if !ok || ref != "ws-2" || table != "App Logs" {
+		t.Fatalf("SplitQualified = %q, %q, %v", ref, table, ok)
+	}
+	if _, _, ok := SplitQualified("AppLogs_CL"); ok {
+		t.Fatal("SplitQualified of a plain name")
+	}
+	if _, err := Parse(`workspace(1).T`); err == nil {
+		t.Fatal("workspace(1).T parsed")
 	}
 }

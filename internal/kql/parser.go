@@ -243,7 +243,11 @@ func (p *parser) namedExprs(stopAtBy bool) ([]NamedExpr, error) {
 		}
 		var ne NamedExpr
 		t := p.peek()
+		if names, ok := p.tupleNames(); ok {
+			ne.Names = names // funcs_series.go: (a, b) = f(...)
+		}
 		switch {
+		case ne.Names != nil:
 		case t.kind == tokIdent && p.peekAt(1).kind == tokPunct && p.peekAt(1).text == "=":
 			p.advance()
 			p.advance()

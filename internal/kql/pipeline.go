@@ -39,6 +39,9 @@ type runEnv struct {
 // returns but the result.
 func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
 	b := &budget{ctx: ctx, limits: p.limits}
+	if p.late != nil {
+		return p.runLateTop(ctx, src, b) // evaluate_late.go
+	}
 	sink := &resultSink{res: &Result{Columns: p.Columns(), Rows: [][]any{}}, types: p.output, b: b}
 	env := &runEnv{ctx: ctx, src: src, b: b, cache: map[*Plan]*table{}}
 	err := func() error {
@@ -55,6 +58,7 @@ func (p *Plan) Run(ctx context.Context, src Source) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	sink.res.PeakMemoryBytes = b.peak
 	return sink.res, nil
 }
 

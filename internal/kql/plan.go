@@ -21,6 +21,9 @@ type Plan struct {
 	pre     []*Plan
 	limits  Limits // with defaults filled in
 	planned bool   // plan has run
+	// late, when not nil, is the rest of the query after a plugin whose
+	// schema depends on the data (evaluate_late.go).
+	late *lateTail
 }
 
 // Limits returns the limits each run of the plan observes, defaults

@@ -136,6 +136,8 @@ func (p *parser) tabularSource() (*Query, error) {
 	p.advance()
 	var err error
 	switch {
+	case t.text == "search" && !isP("(") && !isP("|") && p.peek().kind != tokEOF:
+		err = p.searchSource(t, q) // search.go
 	case t.text == "datatable" && isP("("):
 		q.Input, err = p.datatable(t)
 	case t.text == "print":
@@ -172,6 +174,10 @@ func (p *parser) tabularSource() (*Query, error) {
 		}
 		q.Source.Name = t.text
 		q.Input = cs
+		if err == nil && t.text == "workspace" && p.isPunct(".") {
+			q.Source.Name, err = p.workspaceTable(cs) // workspace.go
+			q.Input = nil
+		}
 	default:
 		q.Source.Name = t.text
 	}
@@ -347,6 +353,10 @@ func (p *parser) unionLeg() (*Query, error) {
 			return nil, err
 		}
 		return &Query{Source: &TableRef{Name: name, At: t.pos}}, nil
+	}
+	if t.kind == tokPunct && t.text == "*" {
+		p.advance()
+		return &Query{Source: &TableRef{Name: "*", At: t.pos}}, nil
 	}
 	return nil, syntaxErr(t.pos, "expected a table or a parenthesised query in union but found %s", describe(t))
 }
@@ -569,7 +579,11 @@ func (env *letEnv) union(u *UnionSource, input *Plan) (*Plan, error) {
 		legs = append(legs, input)
 		names = append(names, input.table.Name)
 	}
-	for i, leg := range u.Legs {
+	legs0, err := env.expandWildcards(u.Legs) // tablelist.go
+	if err != nil {
+		return nil, err
+	}
+	for i, leg := range legs0 {
 		p, err := env.plan(leg)
 		if err != nil {
 			var ke *Error

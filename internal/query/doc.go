@@ -29,5 +29,36 @@
 // Retry-After). A slot is held until the response is written, and the
 // response is streamed row by row, so a result is never held twice.
 //
+// # Requests
+//
+// A query names its workspace by customer id (/v1/workspaces/{id}/query)
+// or by resource id (/v1/{resourceId}/query, azlogs QueryResource), which
+// Options.ResolveWorkspace turns into a customer id; a resource id of
+// another type than Microsoft.OperationalInsights/workspaces is a 400,
+// and a server without ResolveWorkspace answers 501. The body's
+// workspaces member (azlogs AdditionalWorkspaces, or GET workspaces=a,b)
+// adds workspaces: each table the query names is then the union of that
+// table in every workspace that has it. workspace("ref").T reads the table
+// of one other workspace. Every workspace a query reads is resolved and
+// authorized (query/read on its resource id) on its own: 404
+// WorkspaceNotFoundError, 403 InsufficientAccessError.
+//
+// POST /v1/$batch takes {"requests":[{"id","headers","body","method",
+// "path","workspace"}]} (at most 10) and answers 200 with
+// {"responses":[{"id","status","headers","body"}]}, in order: each
+// request is authorized, admitted and limited as a query of its own, the
+// queries run one after the other, and each response streams as its query
+// finishes, so a batch holds one result at a time.
+//
+// The Prefer header's include-render=true adds the "render" member (the
+// render operator's visualization and properties in Azure's names, unset
+// ones null, {} without render: azlogs QueryResults.Visualization) and
+// include-statistics=true the "statistics" member
+// ({"query":{"executionTime":seconds,"resourceUsage":{"memory":
+// {"peakPerNode":bytes}},"datasetStatistics":[{"tableRowCount":rows}]}},
+// the memory peak being what the run's budget held at most).
+// Preference-Applied lists the preferences honoured (and wait=N when it
+// changed the timeout); in a batch, in the response's headers.
+//
 // It never logs query text or results (they carry customer data).
 package query

@@ -3,9 +3,11 @@ package query
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // writeResponse streams a successful response: rows are encoded one at a
@@ -14,7 +16,15 @@ import (
 // the tables, as Azure places it.
 func writeResponse(w http.ResponseWriter, res *response) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if len(res.applied) > 0 {
+		w.Header().Set("Preference-Applied", strings.Join(res.applied, ","))
+	}
 	w.WriteHeader(http.StatusOK)
+	return encodeResponse(w, res)
+}
+
+// encodeResponse writes the JSON body of a successful response to w.
+func encodeResponse(w io.Writer, res *response) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	buf := make([]byte, 0, 4<<10)
 	buf = append(buf, `{"tables":[`...)
@@ -55,6 +65,14 @@ func writeResponse(w http.ResponseWriter, res *response) error {
 		buf = append(buf, "]}"...)
 	}
 	buf = append(buf, ']')
+	if res.Statistics != nil {
+		buf = append(buf, `,"statistics":`...)
+		buf = append(buf, res.Statistics...)
+	}
+	if res.Render != nil {
+		buf = append(buf, `,"render":`...)
+		buf = append(buf, res.Render...)
+	}
 	if res.Error != nil {
 		e, err := json.Marshal(res.Error)
 		if err != nil {

@@ -49,8 +49,15 @@ type Options struct {
 	// Workspace returns the resource id of a workspace by its customer id
 	// and the workspace's data.
 	Workspace func(ctx context.Context, customerID string) (resourceID string, data Data, err error)
-	Now       func() time.Time
-	Log       *slog.Logger
+	// ResolveWorkspace, if set, returns the customer id of the workspace a
+	// reference names: its resource id (resource-centric queries), its
+	// name or its customer id (the workspaces member and workspace()). It
+	// returns an error wrapping ErrWorkspaceNotFound when none matches.
+	// Without it, a reference must be a customer id, and resource-centric
+	// queries are refused.
+	ResolveWorkspace func(ctx context.Context, ref string) (customerID string, err error)
+	Now              func() time.Time
+	Log              *slog.Logger
 	// Observe, if set, is told each query's outcome code ("" on success)
 	// and duration.
 	Observe func(code string, d time.Duration)
@@ -105,10 +112,12 @@ func errorf(status int, code, format string, args ...any) *apiError {
 	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-var workspacePath = regexp.MustCompile(`^/v1/workspaces/([^/]+)/query/?$`)
-
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if batchPath(r.URL.Path) {
+		h.serveBatch(w, r) // batch.go
+		return
+	}
 	start := h.o.Now()
 	res, err := h.serve(r)
 	code := ""
@@ -170,33 +179,32 @@ type response struct {
 	// Error, on a 200, is a partial error: the tables hold what was
 	// computed before a limit cut the result.
 	Error *partialError `json:"error,omitempty"`
+	// Statistics and Render, when asked for with Prefer, are the
+	// "statistics" and "render" members (request.go).
+	Statistics json.RawMessage `json:"statistics,omitempty"`
+	Render     json.RawMessage `json:"render,omitempty"`
+	// applied lists the preferences honoured, for Preference-Applied.
+	applied []string
 	// release gives back the query's slot once the response is written.
 	release func()
 }
 
 func (h *Handler) serve(r *http.Request) (*response, error) {
-	m := workspacePath.FindStringSubmatch(r.URL.Path)
-	if m == nil {
-		return nil, errorf(http.StatusNotFound, "PathNotFoundError", "The requested path does not exist.")
-	}
-	customerID := m[1]
-	raw, ok := identity.BearerToken(r)
-	if !ok {
-		return nil, errorf(http.StatusUnauthorized, "AuthorizationRequiredError", "Valid authentication was not provided: send a bearer token for %s.", h.o.Audience)
-	}
-	claims, err := h.o.Verify(r.Context(), raw, h.o.Audience)
-	if errors.Is(err, identity.ErrInvalidToken) {
-		return nil, errorf(http.StatusUnauthorized, "InvalidTokenError", "The provided authentication is not valid: %v.", strings.TrimPrefix(err.Error(), "invalid token: "))
-	} else if err != nil {
+	tgt, err := routeTarget(r.URL.Path)
+	if err != nil {
 		return nil, err
 	}
-	var q struct {
-		Query    string `json:"query"`
-		Timespan string `json:"timespan"`
+	claims, err := h.authenticate(r)
+	if err != nil {
+		return nil, err
 	}
+	var q queryRequest
 	switch r.Method {
 	case http.MethodGet:
 		q.Query, q.Timespan = r.URL.Query().Get("query"), r.URL.Query().Get("timespan")
+		if ws := r.URL.Query().Get("workspaces"); ws != "" {
+			q.Workspaces = strings.Split(ws, ",")
+		}
 	case http.MethodPost:
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
 		if err != nil || len(body) > 1<<20 {
@@ -208,6 +216,28 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 	default:
 		return nil, errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", "Use GET or POST.")
 	}
+	return h.execute(r.Context(), claims, tgt, q, r.Header)
+}
+
+// authenticate verifies the request's bearer token.
+func (h *Handler) authenticate(r *http.Request) (*identity.Claims, error) {
+	raw, ok := identity.BearerToken(r)
+	if !ok {
+		return nil, errorf(http.StatusUnauthorized, "AuthorizationRequiredError", "Valid authentication was not provided: send a bearer token for %s.", h.o.Audience)
+	}
+	claims, err := h.o.Verify(r.Context(), raw, h.o.Audience)
+	if errors.Is(err, identity.ErrInvalidToken) {
+		return nil, errorf(http.StatusUnauthorized, "InvalidTokenError", "The provided authentication is not valid: %v.", strings.TrimPrefix(err.Error(), "invalid token: "))
+	} else if err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// execute runs one query for an authenticated principal: the request of
+// /query, of a resource's /query, or one of a batch. header carries its
+// Prefer values.
+func (h *Handler) execute(rctx context.Context, claims *identity.Claims, tgt target, q queryRequest, header http.Header) (*response, error) {
 	if strings.TrimSpace(q.Query) == "" {
 		return nil, errorf(http.StatusBadRequest, "BadArgumentError", "The query parameter is required.")
 	}
@@ -216,19 +246,24 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "BadArgumentError", "The timespan '%s' is invalid: %v.", q.Timespan, err)
 	}
-	resourceID, data, err := h.o.Workspace(r.Context(), customerID)
-	if errors.Is(err, ErrWorkspaceNotFound) {
-		return nil, errorf(http.StatusNotFound, "WorkspaceNotFoundError", "The workspace '%s' could not be found.", customerID)
-	} else if err != nil {
+	primary, err := h.resolveTarget(rctx, tgt)
+	if err != nil {
 		return nil, err
 	}
-	if err := h.o.Authorize(r.Context(), claims.ObjectID, "Microsoft.OperationalInsights/workspaces/query/read", resourceID); err != nil {
-		if errors.Is(err, identity.ErrForbidden) {
-			return nil, errorf(http.StatusForbidden, "InsufficientAccessError", "The provided credentials have insufficient access to perform the requested operation.")
+	ws := newWorkspaces(h, claims.ObjectID, primary)
+	if err := ws.authorize(rctx, primary); err != nil {
+		return nil, err
+	}
+	if len(q.Workspaces) > maxWorkspaces {
+		return nil, errorf(http.StatusBadRequest, "BadArgumentError", "A query may name at most %d additional workspaces, not %d.", maxWorkspaces, len(q.Workspaces))
+	}
+	for _, ref := range q.Workspaces {
+		if err := ws.add(rctx, ref); err != nil {
+			return nil, err
 		}
-		return nil, err
 	}
-	release, err := h.gate.acquire(r.Context(), claims.ObjectID)
+	prefs := parsePrefer(header)
+	release, err := h.gate.acquire(rctx, claims.ObjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -240,14 +275,19 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 			release()
 		}
 	}()
-	timeout := serverTimeout(r.Header, h.o.Limits.Timeout, h.o.Limits.MaxTimeout)
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	timeout := serverTimeout(header, h.o.Limits.Timeout, h.o.Limits.MaxTimeout)
+	ctx, cancel := context.WithTimeout(rctx, timeout)
 	defer cancel()
+	started := time.Now()
 	parsed, err := kql.Parse(q.Query)
 	if err != nil {
 		return nil, kqlError(err)
 	}
 	lim := h.o.Limits
+	var data Data = ws
+	if len(ws.list) == 1 {
+		data = ws.single()
+	}
 	plan, err := kql.Compile(ctx, parsed, data, kql.Options{Now: now, TimeMin: tmin, TimeMax: tmax, Limits: kql.Limits{
 		MaxMemoryBytes: lim.MaxMemoryBytes, MaxResultRows: int64(lim.MaxResultRows), MaxResultBytes: lim.MaxResultBytes,
 	}})
@@ -259,7 +299,7 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 	if errors.As(err, &limitErr) && limitErr.Kind == kql.LimitMemory {
 		// Kusto reports a query that ran out of memory as a partial
 		// failure: no rows, and the reason.
-		res, err = &kql.Result{Columns: plan.Columns()}, nil
+		res, err = &kql.Result{Columns: plan.Columns(), PeakMemoryBytes: limitErr.Limit}, nil
 		limitErr = &kql.LimitError{Kind: kql.LimitMemory, Limit: limitErr.Limit, Op: limitErr.Op}
 	} else {
 		limitErr = nil
@@ -280,8 +320,16 @@ func (h *Handler) serve(r *http.Request) (*response, error) {
 	case partial == nil && res.Truncated != nil:
 		partial = tooLarge(res.Truncated.Kind == kql.LimitResultRows, res.Truncated.Limit)
 	}
+	out := &response{Tables: []table{{Name: "PrimaryResult", Columns: res.Columns, Rows: rows}}, Error: partial, release: release}
+	out.applied = prefs.applied(timeout != h.o.Limits.Timeout)
+	if prefs.statistics {
+		out.Statistics = statistics(time.Since(started), len(rows), res.PeakMemoryBytes)
+	}
+	if prefs.render {
+		out.Render = renderJSON(plan.Render())
+	}
 	handed = true
-	return &response{Tables: []table{{Name: "PrimaryResult", Columns: res.Columns, Rows: rows}}, Error: partial, release: release}, nil
+	return out, nil
 }
 
 // timeoutError answers Azure's 504 GatewayTimeout when the query's server

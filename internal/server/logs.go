@@ -348,6 +348,20 @@ func (d queryData) Table(ctx context.Context, name string) (*kql.Schema, error) 
 	return workspaceSchema(name, stored, declared) // a table may have no data yet
 }
 
+// TableNames lists the workspace's tables that hold data, for the
+// query language's union * and table name wildcards (kql.TableLister).
+func (d queryData) TableNames(ctx context.Context) ([]string, error) {
+	tables, err := d.engine.Tables(ctx, d.workspace)
+	if err != nil {
+		return nil, dataErr(err)
+	}
+	names := make([]string, 0, len(tables))
+	for _, t := range tables {
+		names = append(names, t.Name)
+	}
+	return names, nil
+}
+
 func (d queryData) Scan(ctx context.Context, req kql.ScanRequest) (kql.BatchIterator, error) {
 	want := map[string]bool{}
 	var cols []string
@@ -413,6 +427,35 @@ func (s *Server) queryWorkspace(ctx context.Context, customerID string) (string,
 		return cols, err == nil, err
 	}
 	return info.resourceID, queryData{engine: eng, workspace: strings.ToLower(customerID), declared: declared}, nil
+}
+
+// resolveWorkspace returns the customer id of the workspace a query names
+// by resource id, name or customer id (query.Options.ResolveWorkspace).
+// A name held by workspaces in several resource groups resolves to one.
+func (s *Server) resolveWorkspace(ctx context.Context, ref string) (string, error) {
+	var id string
+	err := s.state.Store.View(ctx, func(tx meta.Tx) error {
+		list, err := tx.Resources(ctx, meta.ResourceQuery{Type: monitor.TypeWorkspace})
+		if err != nil {
+			return err
+		}
+		for _, res := range list {
+			var doc monitor.WorkspaceDoc
+			if json.Unmarshal(res.Body, &doc) != nil {
+				continue
+			}
+			name := res.ID[strings.LastIndex(res.ID, "/")+1:]
+			if strings.EqualFold(ref, res.ID) || strings.EqualFold(ref, doc.CustomerID) || strings.EqualFold(ref, name) {
+				id = doc.CustomerID
+				return nil
+			}
+		}
+		return nil
+	})
+	if err == nil && id == "" {
+		err = fmt.Errorf("workspace %q: %w", ref, query.ErrWorkspaceNotFound)
+	}
+	return id, err
 }
 
 // retain drops, per workspace, whole segments older than its retention.

@@ -309,9 +309,10 @@ func (s *Server) init(ctx context.Context) error {
 		Authorize: func(ctx context.Context, principalID, action, scope string) error {
 			return authz.Check(ctx, principalID, action, scope)
 		},
-		Workspace: s.queryWorkspace,
-		Limits:    cfg.QueryLimits,
-		Slots:     s.pools.add(query.SlotOptions(cfg.QueryLimits)),
+		Workspace:        s.queryWorkspace,
+		ResolveWorkspace: s.resolveWorkspace,
+		Limits:           cfg.QueryLimits,
+		Slots:            s.pools.add(query.SlotOptions(cfg.QueryLimits)),
 	})
 	mux.Handle("/v1/", s.instrument("query", queries))
 	mux.Handle("/admin/", s.instrument("admin", &adminHandler{ids: ids, kv: kv, keys: s.keys, refresh: s.refreshKeys, compact: s.compact, operator: boot.ObjectID, now: time.Now}))
