@@ -31,10 +31,30 @@ import (
 // directory, so a block cannot be read in the other unit. The sealed
 // columns follow the directory in column order and tile the rest of the
 // block. The footer (v2, v3) records each block's directory length.
+//
+// Version 4 (segments of version 4) adds value filters (filter.go): after
+// the column entries,
+//
+//	uvarint filter count, per filter: uvarint column index (ascending,
+//	of a string column), uvarint sealed length
+//
+// and the sealed filters follow the sealed columns in that order, each
+// nonce ‖ AES-256-GCM(filter plaintext) ‖ tag under the block's DEK with
+// AAD "kustodian/filter/v1\x00" ‖ "KSEN" ‖ 1 ‖ 6 ‖ generation ‖ account ‖
+// segment id ‖ block index ‖ column index. Columns and filters together
+// tile the block.
 const (
 	blockVersion2 = 2
 	blockVersion3 = 3
+	blockVersion4 = 4
 )
+
+// dirFilter is one filter entry of a v4 block directory.
+type dirFilter struct {
+	col    int   // index into blockDir.cols
+	offset int64 // from the start of the block
+	length int64 // sealed length
+}
 
 // dirColumn is one column entry of a v2 block directory.
 type dirColumn struct {
@@ -49,6 +69,7 @@ type blockDir struct {
 	rows     int
 	min, max int64
 	cols     []dirColumn
+	filters  []dirFilter
 }
 
 // appendV2 writes b (validated, its times in the unit of the segment's
@@ -66,7 +87,7 @@ func (w *SegmentWriter) appendV2(b *Block, m *BlockMeta) error {
 		codec = codecNone
 	}
 	dir := append(w.dir[:0], blockMagic...)
-	dir = append(dir, w.opts.format) // blockVersion2 or blockVersion3
+	dir = append(dir, w.opts.format) // blockVersion2, 3 or 4
 	dir = binary.AppendUvarint(dir, uint64(b.Rows))
 	dir = binary.AppendVarint(dir, b.MinTime)
 	dir = binary.AppendVarint(dir, b.MaxTime)
@@ -86,6 +107,28 @@ func (w *SegmentWriter) appendV2(b *Block, m *BlockMeta) error {
 		dir = append(dir, c.Name...)
 		dir = append(dir, byte(c.Type))
 		dir = binary.AppendUvarint(dir, uint64(len(cols)-n))
+	}
+	if w.opts.format >= blockVersion4 {
+		var fcols []int
+		var flens []int
+		for j := range b.Columns {
+			f := columnFilter(&b.Columns[j], b.Rows)
+			if f == nil {
+				continue
+			}
+			w.raw = f.marshal(w.raw[:0])
+			n := len(cols)
+			if cols, err = key.sealFilter(cols, w.opts.Rand, bind, uint32(j), w.raw); err != nil {
+				return err
+			}
+			fcols = append(fcols, j)
+			flens = append(flens, len(cols)-n)
+		}
+		dir = binary.AppendUvarint(dir, uint64(len(fcols)))
+		for i, j := range fcols {
+			dir = binary.AppendUvarint(dir, uint64(j))
+			dir = binary.AppendUvarint(dir, uint64(flens[i]))
+		}
 	}
 	w.dir = dir
 	w.sealed = cols
@@ -128,7 +171,7 @@ func parseBlockDir(src []byte, want byte, dirLen, blockLen int64) (*blockDir, er
 	if len(src) < 5 || string(src[:4]) != blockMagic {
 		return nil, fmt.Errorf("%w: block directory: bad magic", ErrCorrupt)
 	}
-	if src[4] != blockVersion2 && src[4] != blockVersion3 {
+	if src[4] < blockVersion2 || src[4] > blockVersion4 {
 		return nil, fmt.Errorf("%w: block directory version %d", ErrUnknownVersion, src[4])
 	}
 	if src[4] != want {
@@ -164,11 +207,37 @@ func parseBlockDir(src []byte, want byte, dirLen, blockLen int64) (*blockDir, er
 		off += c.length
 		bd.cols = append(bd.cols, c)
 	}
+	if d.err == nil && want >= blockVersion4 {
+		nf := d.uvarint()
+		if d.err == nil && nf > uint64(len(bd.cols)) {
+			d.fail("more filters than columns")
+		}
+		for i := uint64(0); i < nf && d.err == nil; i++ {
+			j, l := d.uvarint(), d.uvarint()
+			if d.err != nil {
+				break
+			}
+			if j >= uint64(len(bd.cols)) || (len(bd.filters) > 0 && int(j) <= bd.filters[len(bd.filters)-1].col) {
+				d.fail(fmt.Sprintf("filter %d: column %d out of order", i, j))
+				break
+			}
+			if bd.cols[j].typ != TypeString {
+				d.fail(fmt.Sprintf("filter %d: column %d is not a string column", i, j))
+				break
+			}
+			if l < colOverhead || l > uint64(blockLen-off) {
+				d.fail(fmt.Sprintf("filter %d: sealed length %d outside the block", i, l))
+				break
+			}
+			bd.filters = append(bd.filters, dirFilter{col: int(j), offset: off, length: int64(l)})
+			off += int64(l)
+		}
+	}
 	if d.err == nil && len(d.src) != 0 {
 		d.fail("trailing bytes")
 	}
 	if d.err == nil && off != blockLen {
-		d.fail("columns do not tile the block")
+		d.fail("columns and filters do not tile the block")
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -178,7 +247,9 @@ func parseBlockDir(src []byte, want byte, dirLen, blockLen int64) (*blockDir, er
 
 // readBlockV2 reads block i of a v2 or v3 segment: the directory, then only
 // the requested columns (all when cols is nil), with times in ticks.
-func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string) (*Block, error) {
+// If a predicate of eq is ruled out by the block's filter of its column
+// (v4), it returns nil and no error without reading the columns.
+func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Equal) (*Block, error) {
 	bm := s.meta.Blocks[i]
 	sealedDir, err := readFull(s.f, bm.Offset, bm.DirLength)
 	if err != nil {
@@ -210,6 +281,12 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string) (*Block
 	}
 	if bd.rows != bm.Rows || bd.min != bm.MinTime || bd.max != bm.MaxTime {
 		return nil, fmt.Errorf("%w: block directory disagrees with footer", ErrCorrupt)
+	}
+	if len(eq) > 0 && len(bd.filters) > 0 {
+		skip, err := s.ruledOut(bm, bind, key, bd, eq)
+		if err != nil || skip {
+			return nil, err
+		}
 	}
 	var want map[string]bool
 	if cols != nil {
@@ -260,4 +337,35 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string) (*Block
 		b.Columns = append(b.Columns, c)
 	}
 	return b, nil
+}
+
+// ruledOut reports whether the block's filters show that some predicate of
+// eq holds for none of its rows.
+func (s *Segment) ruledOut(bm BlockMeta, bind *binding, key *blockKey, bd *blockDir, eq []Equal) (bool, error) {
+	for _, f := range bd.filters {
+		name := bd.cols[f.col].name
+		var vf *valueFilter
+		for _, e := range eq {
+			if e.Column != name {
+				continue
+			}
+			if vf == nil {
+				sealed, err := readFull(s.f, bm.Offset+f.offset, f.length)
+				if err != nil {
+					return false, fmt.Errorf("filter of column %d: %w", f.col, err)
+				}
+				plain, err := key.openFilter(nil, bind, uint32(f.col), sealed)
+				if err != nil {
+					return false, err
+				}
+				if vf, err = unmarshalFilter(plain); err != nil {
+					return false, fmt.Errorf("filter of column %d: %w", f.col, err)
+				}
+			}
+			if !vf.mayContain(e.Value) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }

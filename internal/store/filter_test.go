@@ -1,0 +1,177 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestValueFilterNoFalseNegatives(t *testing.T) {
+	const n = 20000
+	f := newValueFilter(n)
+	for i := range n {
+		f.add(fmt.Sprintf("value-%d", i))
+	}
+	g, err := unmarshalFilter(f.marshal(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if !g.mayContain(fmt.Sprintf("value-%d", i)) {
+			t.Fatalf("value-%d ruled out", i)
+		}
+	}
+	fp := 0
+	for i := range n {
+		if g.mayContain(fmt.Sprintf("other-%d", i)) {
+			fp++
+		}
+	}
+	if rate := float64(fp) / n; rate > 0.04 {
+		t.Fatalf("false-positive rate %.3f, want about 0.02", rate)
+	}
+}
+
+// FuzzUnmarshalFilter: the filter decoder never panics, fails only with
+// ErrCorrupt or ErrUnknownVersion, and what it accepts re-encodes to the
+// same bytes.
+func FuzzUnmarshalFilter(f *testing.F) {
+	vf := newValueFilter(3)
+	vf.add("a")
+	vf.add("b")
+	f.Add(vf.marshal(nil))
+	f.Add([]byte("KSBF\x01\x05\x01"))
+	f.Add([]byte("KSBF\x02\x05\x01\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := unmarshalFilter(data)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnknownVersion) {
+				t.Fatalf("undocumented error: %v", err)
+			}
+			return
+		}
+		if out := g.marshal(nil); !bytes.Equal(out, data) && len(out) > len(data) {
+			t.Fatalf("re-encoded to %d bytes from %d", len(out), len(data))
+		}
+		_ = g.mayContain("x")
+	})
+}
+
+// TestSegmentFilterSkip: a v4 block whose filter rules a value out is
+// skipped without reading its columns; a block holding it never is.
+func TestSegmentFilterSkip(t *testing.T) {
+	fsys := newFS(t)
+	kr := newTestKeyring()
+	aek := kr.add(t, "acct", 1, 7)
+	id, _ := NewFileID(detRand(3))
+	w, err := CreateSegment(fsys, "/seg/a.seg", SegmentOptions{Account: "acct", ID: id, Workspace: "ws-1", Table: "App_CL", AEK: aek})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []*Block
+	for i := range 4 {
+		b := genBlock(genRows(uint64(10+i), i*500, 500, 2000)) // distinct trace ids per block
+		if _, err := w.Append(b); err != nil {
+			t.Fatal(err)
+		}
+		blocks = append(blocks, b)
+	}
+	if _, err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := OpenSegment(ctx, fsys, "/seg/a.seg", "acct", id, kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	needle := blocks[2].Column("trace_id_s").Strings[17]
+	var hits []int
+	for i := range blocks {
+		b, err := s.ReadBlockMatch(ctx, i, []string{"status_d"}, []Equal{{Column: "trace_id_s", Value: needle}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b != nil {
+			hits = append(hits, i)
+		}
+	}
+	if len(hits) != 1 || hits[0] != 2 {
+		t.Fatalf("blocks read for the needle: %v, want [2]", hits)
+	}
+	// A predicate on a column without a filter (not a string) skips nothing;
+	// an absent value in a low-cardinality column skips everything.
+	for i := range blocks {
+		if b, err := s.ReadBlockMatch(ctx, i, nil, []Equal{{Column: "status_d", Value: "x"}}); err != nil || b == nil {
+			t.Fatalf("block %d: %v, %v", i, b, err)
+		}
+		if b, err := s.ReadBlockMatch(ctx, i, nil, []Equal{{Column: "level_s", Value: "fatal"}}); err != nil || b != nil {
+			t.Fatalf("block %d not skipped for an absent level: %v", i, err)
+		}
+	}
+}
+
+// TestSegmentFilterTamper: a flipped byte in a filter, or a filter moved to
+// another column, fails authentication when the filter is consulted.
+func TestSegmentFilterTamper(t *testing.T) {
+	fsys := newFS(t)
+	kr := newTestKeyring()
+	fx := writeTestSegment(t, fsys, kr, "acct", "/seg/a.seg", 4, 1, 300)
+	orig, _ := fsys.ReadFile(fx.path)
+	ctx := context.Background()
+	s, err := OpenSegment(ctx, fsys, fx.path, "acct", fx.id, kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm := s.Meta().Blocks[0]
+	s.Close()
+	plain, _, err := openBlockDir(mustAEK(t, kr), &binding{account: "acct", kind: kindBlockDir, file: fx.id}, orig[bm.Offset:bm.Offset+bm.DirLength])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd, err := parseBlockDir(plain, blockVersion4, bm.DirLength, bm.Length)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bd.filters) < 2 {
+		t.Fatalf("%d filters", len(bd.filters))
+	}
+	probe := func(data []byte, col string) error {
+		_ = fsys.WriteFile(fx.path, data)
+		s, err := OpenSegment(ctx, fsys, fx.path, "acct", fx.id, kr)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		_, err = s.ReadBlockMatch(ctx, 0, []string{}, []Equal{{Column: col, Value: "nothing"}})
+		return err
+	}
+	for _, fl := range bd.filters {
+		name := bd.cols[fl.col].name
+		for _, at := range []int64{0, nonceSize, fl.length / 2, fl.length - 1} {
+			bad := bytes.Clone(orig)
+			bad[bm.Offset+fl.offset+at] ^= 1
+			if err := probe(bad, name); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("filter of %s, byte %d flipped: %v", name, at, err)
+			}
+		}
+	}
+	// Two filters of equal length swapped: each is bound to its column.
+	for i := 0; i+1 < len(bd.filters); i++ {
+		a, b := bd.filters[i], bd.filters[i+1]
+		if a.length != b.length {
+			continue
+		}
+		bad := bytes.Clone(orig)
+		base := bm.Offset
+		copy(bad[base+a.offset:], orig[base+b.offset:base+b.offset+b.length])
+		copy(bad[base+b.offset:], orig[base+a.offset:base+a.offset+a.length])
+		if err := probe(bad, bd.cols[a.col].name); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("swapped filters: %v", err)
+		}
+		return
+	}
+	t.Log("no two filters of equal length to swap")
+}
