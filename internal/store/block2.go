@@ -93,9 +93,17 @@ func (w *SegmentWriter) appendV2(b *Block, m *BlockMeta) error {
 	dir = binary.AppendVarint(dir, b.MaxTime)
 	dir = binary.AppendUvarint(dir, uint64(len(b.Columns)))
 	cols := w.sealed[:0]
+	var dicts [][]string // of string columns, for their filters
+	if w.opts.format >= blockVersion4 {
+		dicts = make([][]string, len(b.Columns))
+	}
 	for j := range b.Columns {
 		c := &b.Columns[j]
-		w.raw = appendColumnV2(w.raw[:0], c)
+		var dict []string
+		w.raw, dict = appendColumnV2Dict(w.raw[:0], c)
+		if dicts != nil {
+			dicts[j] = dict
+		}
 		if w.body, err = compressColumn(w.body[:0], w.raw, codec); err != nil {
 			return err
 		}
@@ -112,7 +120,7 @@ func (w *SegmentWriter) appendV2(b *Block, m *BlockMeta) error {
 		var fcols []int
 		var flens []int
 		for j := range b.Columns {
-			f := columnFilter(&b.Columns[j], b.Rows)
+			f := columnFilter(&b.Columns[j], b.Rows, dicts[j])
 			if f == nil {
 				continue
 			}

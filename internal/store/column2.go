@@ -54,6 +54,14 @@ var pow10 = [maxDecimalScale + 1]float64{1, 10, 100, 1000, 1e4, 1e5, 1e6}
 
 // appendColumnV2 appends the v2 encoding of c's data to dst.
 func appendColumnV2(dst []byte, c *Column) []byte {
+	dst, _ = appendColumnV2Dict(dst, c)
+	return dst
+}
+
+// appendColumnV2Dict is appendColumnV2 that also returns, for a string
+// column encoded with a dictionary, its distinct values (sorted).
+func appendColumnV2Dict(dst []byte, c *Column) ([]byte, []string) {
+	var dict []string
 	if slices.Contains(c.Nulls, true) {
 		dst = append(dst, 1)
 		dst = appendBitmap(dst, c.Nulls)
@@ -80,9 +88,9 @@ func appendColumnV2(dst []byte, c *Column) []byte {
 		dst = append(dst, enc2Bools)
 		dst = appendBitmap(dst, c.Bools)
 	case physStrings:
-		dst = appendStringsV2(dst, c.Strings)
+		dst, dict = appendStringsV2(dst, c.Strings)
 	}
-	return dst
+	return dst, dict
 }
 
 // decimalInts returns the values as integers scaled by 10^k for the
@@ -241,7 +249,9 @@ func isLowerHex(s string) bool {
 	return true
 }
 
-func appendStringsV2(dst []byte, vals []string) []byte {
+// appendStringsV2 appends the encoding of vals and returns the dictionary
+// (the distinct values, sorted) if it used one.
+func appendStringsV2(dst []byte, vals []string) ([]byte, []string) {
 	limit := min(maxDict, len(vals)/2)
 	dict := make(map[string]int64)
 	for _, v := range vals {
@@ -269,7 +279,7 @@ func appendStringsV2(dst []byte, vals []string) []byte {
 		for i, v := range vals {
 			idx[i] = dict[v]
 		}
-		return appendIntSeq(dst, idx)
+		return appendIntSeq(dst, idx), order
 	}
 	hexOK := true
 	for _, v := range vals {
@@ -294,10 +304,10 @@ func appendStringsV2(dst []byte, vals []string) []byte {
 			n, _ := hex.Decode(out, []byte(v))
 			out = out[n:]
 		}
-		return dst
+		return dst, nil
 	}
 	dst = append(dst, enc2StrPlain)
-	return appendPlainStrings(dst, vals)
+	return appendPlainStrings(dst, vals), nil
 }
 
 func appendPlainStrings(dst []byte, vals []string) []byte {

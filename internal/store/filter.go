@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -115,24 +117,48 @@ func unmarshalFilter(src []byte) (*valueFilter, error) {
 
 // columnFilter builds the filter of a string column of rows values: every
 // value stored, and also "" for a null row (what a null string compares
-// as).
-// It returns nil for other columns.
-func columnFilter(c *Column, rows int) *valueFilter {
-	if c.Type != TypeString {
+// as). dict, if not nil, holds the column's distinct values (its
+// dictionary); else the filter is sized for rows distinct values (a column
+// without a dictionary has more than rows/2). It returns nil for columns
+// of other types, and for free text (see freeText).
+func columnFilter(c *Column, rows int, dict []string) *valueFilter {
+	if c.Type != TypeString || freeText(c.Strings) {
 		return nil
 	}
-	distinct := make(map[string]struct{}, min(rows, 1024))
-	for i, s := range c.Strings {
-		if c.Nulls != nil && c.Nulls[i] {
-			distinct[""] = struct{}{}
+	nulls := slices.Contains(c.Nulls, true)
+	if dict == nil {
+		f := newValueFilter(rows + 1)
+		for _, s := range c.Strings {
+			f.add(s)
 		}
-		distinct[s] = struct{}{}
+		if nulls {
+			f.add("")
+		}
+		return f
 	}
-	f := newValueFilter(len(distinct))
-	for s := range distinct {
+	f := newValueFilter(len(dict) + 1)
+	for _, s := range dict {
 		f.add(s)
 	}
+	if nulls {
+		f.add("")
+	}
 	return f
+}
+
+// freeText reports whether most of the first values (up to 256) hold a
+// space: messages and other prose, which are searched by their words
+// (has, contains) rather than compared whole, so that a filter of whole
+// values would cost about a byte per row and rarely serve. (Such columns
+// want a filter of tokens; there is none yet.)
+func freeText(vals []string) bool {
+	n, spaced := min(len(vals), 256), 0
+	for _, v := range vals[:n] {
+		if strings.IndexByte(v, ' ') >= 0 {
+			spaced++
+		}
+	}
+	return spaced*2 > n
 }
 
 // popcount is the number of bits set (for tests and statistics).
