@@ -75,6 +75,9 @@ type BlockIterator interface {
 func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, error) {
 	st := &scanState{e: e, min: math.MinInt64, max: math.MaxInt64, want: map[string]bool{},
 		rowsOnly: req.RowsOnly, eq: slices.Clone(req.Equal), window: max(2, runtime.GOMAXPROCS(0))}
+	if scanWindow > 0 {
+		st.window = scanWindow
+	}
 	it := &scanIter{st: st}
 	it.cleanup = runtime.AddCleanup(it, func(st *scanState) { st.close() }, it.st)
 	if !req.TimeMin.IsZero() {
@@ -242,6 +245,10 @@ type scanSource struct {
 	open *Segment
 	err  error
 }
+
+// scanWindow, when positive, replaces the number of blocks a scan reads at
+// once (benchmarks of this package compare with 1).
+var scanWindow int
 
 type scanIter struct {
 	st      *scanState
