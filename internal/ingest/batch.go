@@ -92,12 +92,22 @@ type value struct {
 // addRow appends a row: its TimeGenerated (ticks) and values (at most one
 // per column). Columns the row lacks get a null.
 func (b *Batch) addRow(tg int64, vals []value) error {
-	seen := make(map[string]bool, len(vals))
-	for _, v := range vals {
-		if seen[v.name] {
-			return fmt.Errorf("two fields map to the column %s", v.name)
+	if len(vals) <= 32 {
+		for i := range vals {
+			for j := range i {
+				if vals[j].name == vals[i].name {
+					return fmt.Errorf("two fields map to the column %s", vals[i].name)
+				}
+			}
 		}
-		seen[v.name] = true
+	} else {
+		seen := make(map[string]bool, len(vals))
+		for _, v := range vals {
+			if seen[v.name] {
+				return fmt.Errorf("two fields map to the column %s", v.name)
+			}
+			seen[v.name] = true
+		}
 	}
 	b.TimeGenerated = append(b.TimeGenerated, tg)
 	for _, v := range vals {

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valyala/fastjson"
 )
 
 // Limits of the Data Collector API (Azure's documented values).
@@ -251,21 +253,31 @@ func (c *collector) parse(customerID, logType, timeField string, body []byte) (*
 	if len(trimmed) == 0 {
 		return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "The request body is empty: send a JSON object or an array of objects.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	if loneSurrogate(trimmed) {
+		norm, err := normalizeJSON(trimmed)
+		if err != nil {
+			return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "The request body is not valid JSON: %v.", err)
+		}
+		trimmed = norm
+	}
+	if err := fastjson.ValidateBytes(trimmed); err != nil {
 		return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "The request body is not valid JSON: %v.", err)
 	}
-	if dec.More() {
-		return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "The request body has data after the JSON value.")
+	if rawControlInString(trimmed) {
+		return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "The request body is not valid JSON: a string holds a control character; escape it.")
 	}
-	var records []any
-	switch x := v.(type) {
-	case []any:
-		records = x
-	case map[string]any:
-		records = []any{x}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, err := p.ParseBytes(trimmed)
+	if err != nil {
+		return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "The request body is not valid JSON: %v.", err)
+	}
+	var records []*fastjson.Value
+	switch v.Type() {
+	case fastjson.TypeArray:
+		records, _ = v.Array()
+	case fastjson.TypeObject:
+		records = []*fastjson.Value{v}
 	default:
 		return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "The request body must be a JSON object or an array of objects.")
 	}
@@ -274,27 +286,29 @@ func (c *collector) parse(customerID, logType, timeField string, body []byte) (*
 	}
 	received := receivedTicks(c.o.Now())
 	b := NewBatch(customerID, logType+"_CL")
+	d := &decoder{names: map[string]*[6]string{}}
+	var vals []value
 	for i, rec := range records {
-		obj, ok := rec.(map[string]any)
-		if !ok {
+		obj, err := rec.Object()
+		if err != nil {
 			return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "Record %d is not a JSON object.", i)
 		}
-		vals := make([]value, 0, len(obj))
+		vals = vals[:0]
 		var given int64
 		hasGiven := false
-		for name, raw := range obj {
-			if raw == nil {
+		for _, f := range d.recordFields(obj) {
+			if f.v.Type() == fastjson.TypeNull {
 				continue
 			}
-			if !validFieldName(name) {
+			if !validFieldNameBytes(f.name) {
 				return nil, fail(http.StatusBadRequest, "InvalidDataFormat",
-					"Record %d: the field name '%s' is invalid: use letters, digits and underscores, up to 500 characters.", i, truncate(name))
+					"Record %d: the field name '%s' is invalid: use letters, digits and underscores, up to 500 characters.", i, truncate(string(f.name)))
 			}
-			val, err := typed(name, raw)
+			val, err := d.typedJSON(f.name, f.v)
 			if err != nil {
 				return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "Record %d: %v", i, err)
 			}
-			if timeField != "" && name == timeField && val.typ == TypeDatetime {
+			if timeField != "" && string(f.name) == timeField && val.typ == TypeDatetime {
 				given, hasGiven = val.t, true
 			}
 			vals = append(vals, val)
@@ -333,45 +347,6 @@ func validFieldName(s string) bool {
 // bool, strings datetime (ISO 8601 within Kusto's range, see
 // ParseDatetime), guid or string; nested values are stored as their JSON
 // text.
-func typed(name string, raw any) (value, error) {
-	var v value
-	switch x := raw.(type) {
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil {
-			return v, fmt.Errorf("the number in field '%s' is out of range", name)
-		}
-		v = value{typ: TypeReal, f: f}
-	case bool:
-		v = value{typ: TypeBool, b: x}
-	case string:
-		if len(x) > MaxFieldBytes {
-			return v, fmt.Errorf("the field '%s' has %d bytes; the limit is %d: shorten or split it", name, len(x), MaxFieldBytes)
-		}
-		switch {
-		case isGUID(x):
-			v = value{typ: TypeGUID, s: strings.ToLower(x)}
-		default:
-			if t, ok := ParseDatetime(x); ok {
-				v = value{typ: TypeDatetime, t: t}
-			} else {
-				v = value{typ: TypeString, s: x}
-			}
-		}
-	default:
-		text, err := json.Marshal(x)
-		if err != nil {
-			return v, err
-		}
-		if len(text) > MaxFieldBytes {
-			return v, fmt.Errorf("the field '%s' has %d bytes; the limit is %d: shorten or split it", name, len(text), MaxFieldBytes)
-		}
-		v = value{typ: TypeString, s: string(text)}
-	}
-	v.name = name + suffix(v.typ)
-	return v, nil
-}
-
 func isGUID(s string) bool {
 	if len(s) != 36 {
 		return false
