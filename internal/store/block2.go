@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/kustodian/kustodian/internal/datetime"
 )
@@ -256,7 +257,8 @@ func parseBlockDir(src []byte, want byte, dirLen, blockLen int64) (*blockDir, er
 // readBlockV2 reads block i of a v2 or v3 segment: the directory, then only
 // the requested columns (all when cols is nil), with times in ticks.
 // If a predicate of eq is ruled out by the block's filter of its column
-// (v4), it returns nil and no error without reading the columns.
+// (v4), it returns nil and no error without reading the columns; else it
+// returns only the rows that satisfy the predicates on columns it read.
 func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Equal) (*Block, error) {
 	bm := s.meta.Blocks[i]
 	sealedDir, err := readFull(s.f, bm.Offset, bm.DirLength)
@@ -304,7 +306,10 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 		}
 	}
 	b := &Block{Rows: bd.rows, MinTime: bd.min, MaxTime: bd.max}
-	var sealed, body, raw []byte
+	// Columns with an equality are decoded first: when no row satisfies
+	// it, the others are not decrypted at all; else they are cut down to
+	// the rows that do.
+	var first, rest []int
 	seen := make(map[string]bool, len(bd.cols))
 	for j, dc := range bd.cols {
 		if seen[dc.name] {
@@ -314,6 +319,18 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 		if want != nil && !want[dc.name] {
 			continue
 		}
+		if dc.typ.physical() == physStrings && slices.ContainsFunc(eq, func(e Equal) bool { return e.Column == dc.name }) {
+			first = append(first, j)
+		} else {
+			rest = append(rest, j)
+		}
+	}
+	var sealed, body, raw []byte
+	var sel []int     // rows satisfying the equalities so far
+	all := true       // no equality applied yet
+	narrowed := false // columns are decoded (or cut down) to sel
+	for n, j := range append(first, rest...) {
+		dc := bd.cols[j]
 		if int64(cap(sealed)) < dc.length {
 			sealed = make([]byte, dc.length)
 		}
@@ -332,7 +349,14 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 		}
 		c := Column{Name: dc.name, Type: dc.typ}
 		cd := &decoder{src: raw, ctx: fmt.Sprintf("block column %d", j)}
-		c.readColumnV2(cd, b.Rows)
+		if n == 0 && len(first) == 1 && countEqual(eq, dc.name) == 1 {
+			// One equality on one column, the usual case: match it as it
+			// is decoded; the other columns are cut down as they are.
+			sel = c.readColumnV2Match(cd, b.Rows, eqValue(eq, dc.name))
+			narrowed = true
+		} else {
+			c.readColumnV2(cd, b.Rows)
+		}
 		if cd.err == nil && len(cd.src) != 0 {
 			cd.fail("trailing bytes")
 		}
@@ -342,9 +366,83 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 		if nanos {
 			c.ticksFromNanos()
 		}
+		if narrowed {
+			if len(sel) == 0 {
+				return nil, nil
+			}
+			if n > 0 {
+				c = gatherColumn(&c, sel)
+			}
+		} else if n < len(first) {
+			for _, e := range eq {
+				if e.Column == dc.name {
+					sel, all = matchRows(c.Strings, e.Value, sel, all)
+				}
+			}
+			if !all && len(sel) == 0 {
+				return nil, nil
+			}
+		}
 		b.Columns = append(b.Columns, c)
 	}
-	return b, nil
+	if !narrowed && (all || len(sel) == b.Rows) {
+		return b, nil
+	}
+	out := &Block{Rows: len(sel), MinTime: b.MinTime, MaxTime: b.MaxTime, Columns: b.Columns}
+	if !narrowed {
+		out.Columns = make([]Column, len(b.Columns))
+		for i := range b.Columns {
+			out.Columns[i] = gatherColumn(&b.Columns[i], sel)
+		}
+	}
+	if tc := out.Column(TimeColumn); tc != nil {
+		out.MinTime, out.MaxTime = tc.Ints[0], tc.Ints[0]
+		for _, t := range tc.Ints {
+			out.MinTime = min(out.MinTime, t)
+			out.MaxTime = max(out.MaxTime, t)
+		}
+	}
+	return out, nil
+}
+
+func countEqual(eq []Equal, col string) int {
+	n := 0
+	for _, e := range eq {
+		if e.Column == col {
+			n++
+		}
+	}
+	return n
+}
+
+func eqValue(eq []Equal, col string) string {
+	for _, e := range eq {
+		if e.Column == col {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// matchRows narrows sel (all rows when all is set) to the rows whose value
+// is v, compared whole as the query engine compares strings.
+func matchRows(vals []string, v string, sel []int, all bool) ([]int, bool) {
+	if all {
+		for i, s := range vals {
+			if s == v {
+				sel = append(sel, i)
+			}
+		}
+		return sel, false
+	}
+	k := 0
+	for _, i := range sel {
+		if vals[i] == v {
+			sel[k] = i
+			k++
+		}
+	}
+	return sel[:k], false
 }
 
 // ruledOut reports whether the block's filters show that some predicate of

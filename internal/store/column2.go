@@ -461,3 +461,95 @@ func (d *decoder) readStringsV2(enc byte, rows int) []string {
 	d.fail("bad string encoding")
 	return nil
 }
+
+// readColumnV2Match decodes a string column of rows values keeping only
+// the rows whose value is v (compared whole, nulls as their stored value),
+// and returns their indexes. A dictionary column is matched on its indexes
+// without building the strings of the other rows.
+func (c *Column) readColumnV2Match(d *decoder, rows int, v string) []int {
+	nulls := d.nulls(rows)
+	enc := d.byte1()
+	if d.err != nil {
+		return nil
+	}
+	var sel []int
+	switch enc {
+	case enc2StrHex:
+		// Compare the needle's bytes with the stored bytes: no hex text
+		// is built for the other rows.
+		lens := d.readIntSeq(rows)
+		if d.err != nil {
+			return nil
+		}
+		total, ok := sumLengths(lens, len(d.src))
+		if !ok {
+			d.fail("hex lengths beyond data")
+			return nil
+		}
+		raw := d.bytes(uint64(total))
+		want, err := hex.DecodeString(v)
+		can := err == nil && isLowerHex(v) // else no stored value (lowercase hex) equals v
+		off := 0
+		for i, l := range lens {
+			if can && int(l) == len(want) && string(raw[off:off+int(l)]) == string(want) {
+				sel = append(sel, i)
+			}
+			off += int(l)
+		}
+	case enc2StrDict:
+		n := d.uvarint()
+		if d.err == nil && (n > maxDict || n > uint64(rows)) {
+			d.fail("bad dictionary size")
+		}
+		if d.err != nil {
+			return nil
+		}
+		dict := d.readPlainStrings(int(n))
+		idx := d.readIntSeq(rows)
+		if d.err != nil {
+			return nil
+		}
+		// The writer's dictionary holds each value once; a reader does
+		// not rely on it.
+		k, more := int64(-1), false
+		for i, s := range dict {
+			if s == v {
+				if k >= 0 {
+					more = true
+				} else {
+					k = int64(i)
+				}
+			}
+		}
+		for i, x := range idx {
+			if x < 0 || x >= int64(n) {
+				d.fail("dictionary index out of range")
+				return nil
+			}
+			if x == k || more && dict[x] == v {
+				sel = append(sel, i)
+			}
+		}
+	default:
+		all := d.readStringsV2(enc, rows)
+		if d.err != nil {
+			return nil
+		}
+		for i, s := range all {
+			if s == v {
+				sel = append(sel, i)
+			}
+		}
+	}
+	c.Strings = make([]string, len(sel))
+	for i := range c.Strings {
+		c.Strings[i] = v
+	}
+	if nulls != nil {
+		c.Nulls = make([]bool, len(sel))
+		for j, i := range sel {
+			c.Nulls[j] = nulls[i]
+		}
+	}
+	return sel
+}

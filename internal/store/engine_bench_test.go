@@ -171,6 +171,7 @@ func BenchmarkEngineScan(b *testing.B) {
 	}{
 		{"status", ScanRequest{Columns: []string{"status_d"}}},
 		{"level", ScanRequest{Columns: []string{"level_s"}}},
+		{"level-equal", ScanRequest{Columns: []string{"level_s"}, Equal: []Equal{{Column: "level_s", Value: "error"}}}},
 		{"rows-only", ScanRequest{RowsOnly: true}},
 		{"needle", ScanRequest{Columns: []string{"trace_id_s", "status_d"}, Equal: []Equal{{Column: "trace_id_s", Value: needle}}}},
 	} {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -174,4 +175,49 @@ func TestSegmentFilterTamper(t *testing.T) {
 		return
 	}
 	t.Log("no two filters of equal length to swap")
+}
+
+// FuzzColumnMatch: decoding a string column while matching a value gives
+// the rows, and the values, that decoding it whole and comparing gives.
+func FuzzColumnMatch(f *testing.F) {
+	for _, c := range []Column{
+		{Type: TypeString, Strings: []string{"a", "b", "a", "a"}},
+		{Type: TypeString, Strings: []string{"ab12", "", "ff00", "ab12"}, Nulls: []bool{false, true, false, false}},
+		{Type: TypeString, Strings: []string{"x y", "z", "x y", "w"}},
+	} {
+		f.Add(appendColumnV2(nil, &c), len(c.Strings), "a")
+		f.Add(appendColumnV2(nil, &c), len(c.Strings), "ab12")
+		f.Add(appendColumnV2(nil, &c), len(c.Strings), "")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, rows int, v string) {
+		if rows <= 0 || rows > 1000 {
+			return
+		}
+		whole := Column{Type: TypeString}
+		d1 := &decoder{src: data, ctx: "whole"}
+		whole.readColumnV2(d1, rows)
+		match := Column{Type: TypeString}
+		d2 := &decoder{src: data, ctx: "match"}
+		sel := match.readColumnV2Match(d2, rows, v)
+		if (d1.err == nil) != (d2.err == nil) || (d1.err == nil && len(d1.src) != len(d2.src)) {
+			t.Fatalf("errors %v / %v, left %d / %d", d1.err, d2.err, len(d1.src), len(d2.src))
+		}
+		if d1.err != nil {
+			return
+		}
+		var want []int
+		for i, s := range whole.Strings {
+			if s == v {
+				want = append(want, i)
+			}
+		}
+		if !slices.Equal(sel, want) || len(match.Strings) != len(sel) {
+			t.Fatalf("rows %v, want %v", sel, want)
+		}
+		for j, i := range sel {
+			if match.Strings[j] != whole.Strings[i] || (whole.Nulls != nil && match.Nulls[j] != whole.Nulls[i]) {
+				t.Fatalf("row %d differs", i)
+			}
+		}
+	})
 }

@@ -504,8 +504,10 @@ type Equal struct {
 // ReadBlockMatch is ReadBlock for a reader that wants only rows satisfying
 // every predicate of eq: if the block's sealed filters (segments of version
 // 4) show that one of them holds for none of its rows, it returns nil and
-// no error. Otherwise it returns the block with all its rows: the caller
-// still applies the predicates.
+// no error. Otherwise it drops the rows that fail a predicate on a column
+// it read (nil if none is left) and returns the rest, which may still
+// fail predicates on columns it did not read (and v1 blocks are returned
+// whole): the caller still applies the predicates.
 func (s *Segment) ReadBlockMatch(ctx context.Context, i int, cols []string, eq []Equal) (*Block, error) {
 	if i < 0 || i >= len(s.meta.Blocks) {
 		return nil, fmt.Errorf("store: segment %s has no block %d", s.meta.ID, i)
