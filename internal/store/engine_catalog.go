@@ -16,6 +16,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/kustodian/kustodian/internal/datetime"
 	"github.com/kustodian/kustodian/internal/meta"
@@ -157,6 +158,11 @@ type segEntry struct {
 	// compaction or a move). The file is removed when it drops to zero; see
 	// account.unref.
 	refs int
+	// footer is the segment's metadata as last authenticated from its
+	// sealed footer (by a scan that opened the file), so that row counts
+	// need not open it again; a scan still asks the keyring for its
+	// generation's AEK before using it.
+	footer atomic.Pointer[SegmentMeta]
 }
 
 // newSegEntry returns the entry of a segment listed in the catalog (holding

@@ -359,14 +359,27 @@ func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Blo
 	if src.seg == nil {
 		return filterTime(src.buf.block(j.pos, j.hi, st.want), st.min, st.max), nil
 	}
+	i := src.blocks[j.pos]
+	if m := src.seg.footer.Load(); st.rowsOnly && m != nil && i < len(m.Blocks) {
+		// Authenticated before; the live AEK must still be given.
+		if _, err := st.e.o.Keys.AEK(ctx, src.acct.name, m.Generation); err != nil {
+			return nil, fmt.Errorf("store: scan: segment %s: AEK generation %d: %w", m.ID, m.Generation, err)
+		}
+		if bm := m.Blocks[i]; bm.MinTime >= st.min && bm.MaxTime < st.max {
+			return &Block{Rows: bm.Rows, MinTime: bm.MinTime, MaxTime: bm.MaxTime}, nil
+		}
+	}
 	src.once.Do(func() {
 		a := src.acct
 		src.open, src.err = OpenSegment(ctx, st.e.fs, a.segPath(src.seg.doc.Segment), a.name, src.seg.id, st.e.o.Keys)
+		if src.err == nil {
+			m := src.open.Meta()
+			src.seg.footer.Store(&m)
+		}
 	})
 	if src.err != nil {
 		return nil, fmt.Errorf("store: scan: %w", src.err)
 	}
-	i := src.blocks[j.pos]
 	if st.rowsOnly {
 		// The footer was authenticated with the live AEK as the segment
 		// was opened; a block wholly inside the range needs no more.
