@@ -293,7 +293,7 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 		return nil, fmt.Errorf("%w: block directory disagrees with footer", ErrCorrupt)
 	}
 	if len(eq) > 0 && len(bd.filters) > 0 {
-		skip, err := s.ruledOut(bm, bind, key, bd, eq)
+		skip, err := s.ruledOut(i, bm, bind, key, bd, eq)
 		if err != nil || skip {
 			return nil, err
 		}
@@ -447,7 +447,7 @@ func matchRows(vals []string, v string, sel []int, all bool) ([]int, bool) {
 
 // ruledOut reports whether the block's filters show that some predicate of
 // eq holds for none of its rows.
-func (s *Segment) ruledOut(bm BlockMeta, bind *binding, key *blockKey, bd *blockDir, eq []Equal) (bool, error) {
+func (s *Segment) ruledOut(i int, bm BlockMeta, bind *binding, key *blockKey, bd *blockDir, eq []Equal) (bool, error) {
 	for _, f := range bd.filters {
 		name := bd.cols[f.col].name
 		var vf *valueFilter
@@ -466,6 +466,9 @@ func (s *Segment) ruledOut(bm BlockMeta, bind *binding, key *blockKey, bd *block
 				}
 				if vf, err = unmarshalFilter(plain); err != nil {
 					return false, fmt.Errorf("filter of column %d: %w", f.col, err)
+				}
+				if s.onFilter != nil {
+					s.onFilter(i, name, vf)
 				}
 			}
 			if !vf.mayContain(e.Value) {

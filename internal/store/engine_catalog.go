@@ -16,6 +16,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/kustodian/kustodian/internal/datetime"
@@ -163,6 +164,29 @@ type segEntry struct {
 	// need not open it again; a scan still asks the keyring for its
 	// generation's AEK before using it.
 	footer atomic.Pointer[SegmentMeta]
+	// filters holds the value filters (filterKey → *valueFilter) scans
+	// have opened, so that a needle lookup can rule blocks out without
+	// reading them again. They are derived from content: used only after
+	// the keyring gives the segment's AEK again, and dropped when the
+	// account is unloaded (its key refused).
+	filters sync.Map
+}
+
+// filterKey names the value filter of one column of one block.
+type filterKey struct {
+	block int
+	col   string
+}
+
+// cachedRuledOut reports whether the cached filters of block i rule out a
+// predicate of eq (false when none is cached).
+func (s *segEntry) cachedRuledOut(i int, eq []Equal) bool {
+	for _, e := range eq {
+		if f, ok := s.filters.Load(filterKey{i, e.Column}); ok && !f.(*valueFilter).mayContain(e.Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // newSegEntry returns the entry of a segment listed in the catalog (holding

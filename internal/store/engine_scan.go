@@ -360,13 +360,17 @@ func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Blo
 		return filterTime(src.buf.block(j.pos, j.hi, st.want), st.min, st.max), nil
 	}
 	i := src.blocks[j.pos]
-	if m := src.seg.footer.Load(); st.rowsOnly && m != nil && i < len(m.Blocks) {
-		// Authenticated before; the live AEK must still be given.
+	if m := src.seg.footer.Load(); m != nil && i < len(m.Blocks) && (st.rowsOnly || len(st.eq) > 0) {
+		// What a scan authenticated before (the footer; the value filters
+		// it opened); the live AEK must still be given.
 		if _, err := st.e.o.Keys.AEK(ctx, src.acct.name, m.Generation); err != nil {
 			return nil, fmt.Errorf("store: scan: segment %s: AEK generation %d: %w", m.ID, m.Generation, err)
 		}
-		if bm := m.Blocks[i]; bm.MinTime >= st.min && bm.MaxTime < st.max {
+		if bm := m.Blocks[i]; st.rowsOnly && bm.MinTime >= st.min && bm.MaxTime < st.max {
 			return &Block{Rows: bm.Rows, MinTime: bm.MinTime, MaxTime: bm.MaxTime}, nil
+		}
+		if len(st.eq) > 0 && src.seg.cachedRuledOut(i, st.eq) {
+			return nil, nil
 		}
 	}
 	src.once.Do(func() {
@@ -375,6 +379,10 @@ func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Blo
 		if src.err == nil {
 			m := src.open.Meta()
 			src.seg.footer.Store(&m)
+			seg := src.seg
+			src.open.onFilter = func(block int, col string, f *valueFilter) {
+				seg.filters.Store(filterKey{block, col}, f)
+			}
 		}
 	})
 	if src.err != nil {

@@ -364,11 +364,14 @@ func unmarshalFooter(src []byte, segVersion byte, m *SegmentMeta) error {
 // Segment is an open segment file for reading. It is safe for concurrent
 // use.
 type Segment struct {
-	f       vfs.File
-	version byte
-	account string
-	kr      Keyring
-	meta    SegmentMeta
+	// onFilter, if set, is told of every value filter the segment opens
+	// (the engine caches them; see segEntry.filters).
+	onFilter func(block int, col string, f *valueFilter)
+	f        vfs.File
+	version  byte
+	account  string
+	kr       Keyring
+	meta     SegmentMeta
 }
 
 // OpenSegment opens the segment at path, which the caller's catalog says is
