@@ -39,6 +39,10 @@ type ScanRequest struct {
 	// (authenticated with the live AEK, which is asked for as the segment is
 	// opened) without opening the block. Other blocks come as usual.
 	RowsOnly bool
+	// OmitTime says the caller does not need TimeGenerated: a segment
+	// block wholly inside [TimeMin, TimeMax) then comes without it (its
+	// other requested columns only).
+	OmitTime bool
 	// Equal lists predicates that every row the caller wants satisfies:
 	// a segment block whose sealed value filters rule one of them out
 	// is skipped. Blocks that may hold matching rows come whole: the
@@ -74,7 +78,7 @@ type BlockIterator interface {
 // collected.
 func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, error) {
 	st := &scanState{e: e, min: math.MinInt64, max: math.MaxInt64, want: map[string]bool{},
-		rowsOnly: req.RowsOnly, eq: slices.Clone(req.Equal), window: max(2, runtime.GOMAXPROCS(0))}
+		rowsOnly: req.RowsOnly, omitTime: req.OmitTime, eq: slices.Clone(req.Equal), window: max(2, runtime.GOMAXPROCS(0))}
 	if scanWindow > 0 {
 		st.window = scanWindow
 	}
@@ -268,6 +272,7 @@ type scanState struct {
 	cols     []string
 	want     map[string]bool
 	rowsOnly bool
+	omitTime bool
 	eq       []Equal
 	window   int
 
@@ -396,12 +401,19 @@ func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Blo
 			return &Block{Rows: bm.Rows, MinTime: bm.MinTime, MaxTime: bm.MaxTime}, nil
 		}
 	}
-	b, err := src.open.ReadBlockMatch(ctx, i, st.cols, st.eq)
+	cols := st.cols
+	if bm := src.open.meta.Blocks[i]; st.omitTime && bm.MinTime >= st.min && bm.MaxTime < st.max {
+		cols = cols[1:] // st.cols[0] is TimeGenerated
+	}
+	b, err := src.open.ReadBlockMatch(ctx, i, cols, st.eq)
 	if err != nil {
 		return nil, fmt.Errorf("store: scan: %w", err)
 	}
 	if b == nil {
 		return nil, nil
+	}
+	if len(cols) < len(st.cols) {
+		return b, nil // wholly inside the range
 	}
 	return filterTime(b, st.min, st.max), nil
 }

@@ -120,3 +120,50 @@ func TestEngineScanEqual(t *testing.T) {
 		t.Fatalf("absent level: %d rows, %v", len(got), err)
 	}
 }
+
+// TestEngineScanOmitTime: blocks wholly inside the range come without
+// TimeGenerated when the caller does not need it; others are still cut to
+// the range.
+func TestEngineScanOmitTime(t *testing.T) {
+	ctx := context.Background()
+	env := newTestEnv(t, true)
+	e := env.open(t)
+	defer e.Close(ctx)
+	if err := e.Append(ctx, "cmk", []Rows{testRows(testWS1, secretTable, 0, 300, hour0, time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		min, max time.Time
+		rows     int
+		timed    bool
+	}{
+		{time.Time{}, time.Time{}, 300, false},
+		{hour0.Add(10 * time.Second), hour0.Add(20 * time.Second), 10, true},
+	} {
+		it, err := e.Scan(ctx, ScanRequest{Workspace: testWS1, Table: secretTable, Columns: []string{"id_d"}, OmitTime: true, TimeMin: tc.min, TimeMax: tc.max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := 0
+		for {
+			b, err := it.Next(ctx)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (b.Column(TimeColumn) != nil) != tc.timed || b.Column("id_d") == nil || len(b.Column("id_d").Ints) != b.Rows {
+				t.Fatalf("block of %d rows with columns %d", b.Rows, len(b.Columns))
+			}
+			rows += b.Rows
+		}
+		it.Close()
+		if rows != tc.rows {
+			t.Fatalf("%d rows, want %d", rows, tc.rows)
+		}
+	}
+}
