@@ -291,7 +291,7 @@ func (d queryData) Scan(ctx context.Context, req kql.ScanRequest) (kql.BatchIter
 	sr := store.ScanRequest{Workspace: d.workspace, Table: req.Table, Columns: cols, TimeMin: req.TimeMin, TimeMax: req.TimeMax,
 		// No column at all: only Batch.Len matters, which segment footers
 		// answer without opening blocks.
-		RowsOnly: len(req.Columns) == 0}
+		RowsOnly: len(req.Columns) == 0, OmitTime: !want[store.TimeColumn]}
 	for _, e := range req.Equal {
 		switch e.Column {
 		case colTenantID, colType, colSourceSystem, store.TimeColumn:
