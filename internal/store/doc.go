@@ -322,8 +322,18 @@
 // decoded and filtered by a bounded pool of jobs (as many as GOMAXPROCS,
 // at least two) and returned in order. With RowsOnly, a segment block
 // wholly inside the range is answered from the segment footer, which is
-// authenticated with the live AEK as the segment is opened; with Equal,
-// blocks whose value filters rule a predicate out are skipped. It takes its sources while holding the read locks of all
+// authenticated with the live AEK as the segment is opened; with OmitTime
+// such a block comes without TimeGenerated; with Equal, blocks whose value
+// filters rule a predicate out are skipped, and a block that is read has
+// its equality column matched as it is decoded (a dictionary on its
+// indexes, hex ids on their bytes) and its other columns cut down to the
+// matching rows.
+//
+// The authenticated footer and the value filters a scan opened are kept in
+// memory with the segment's catalog entry (memory is not data at rest);
+// a later count or needle uses them only after the keyring has given the
+// segment's AEK again, so a revoked key still answers nothing, and the
+// filters are dropped when the account is unloaded. It takes its sources while holding the read locks of all
 // accounts together (in order of account name; if an account was created
 // meanwhile it starts again), so that a MoveAccount commit, which holds the
 // write locks of its two accounts, is wholly before or after it: every row
