@@ -369,6 +369,7 @@ func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Blo
 		// What a scan authenticated before (the footer; the value filters
 		// it opened); the live AEK must still be given.
 		if _, err := st.e.o.Keys.AEK(ctx, src.acct.name, m.Generation); err != nil {
+			src.seg.filters.Clear() // derived from content: not kept without the key
 			return nil, fmt.Errorf("store: scan: segment %s: AEK generation %d: %w", m.ID, m.Generation, err)
 		}
 		if bm := m.Blocks[i]; st.rowsOnly && bm.MinTime >= st.min && bm.MaxTime < st.max {
