@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/kustodian/kustodian/internal/datetime"
 )
@@ -325,7 +326,10 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 			rest = append(rest, j)
 		}
 	}
-	var sealed, body, raw []byte
+	bufs := colBufPool.Get().(*colBufs)
+	defer colBufPool.Put(bufs)
+	sealed, body, raw := bufs.sealed, bufs.body, bufs.raw
+	defer func() { bufs.sealed, bufs.body, bufs.raw = sealed[:0], body[:0], raw[:0] }()
 	var sel []int     // rows satisfying the equalities so far
 	all := true       // no equality applied yet
 	narrowed := false // columns are decoded (or cut down) to sel
@@ -423,6 +427,13 @@ func eqValue(eq []Equal, col string) string {
 	}
 	return ""
 }
+
+// colBufs are the buffers readBlockV2 reads, opens and decompresses a
+// column into; decoding copies what it keeps, so they are reused across
+// blocks (a scan reads many, on several goroutines).
+type colBufs struct{ sealed, body, raw []byte }
+
+var colBufPool = sync.Pool{New: func() any { return new(colBufs) }}
 
 // matchRows narrows sel (all rows when all is set) to the rows whose value
 // is v, compared whole as the query engine compares strings.
