@@ -353,12 +353,15 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 		}
 		c := Column{Name: dc.name, Type: dc.typ}
 		cd := &decoder{src: raw, ctx: fmt.Sprintf("block column %d", j)}
-		if n == 0 && len(first) == 1 && countEqual(eq, dc.name) == 1 {
+		switch {
+		case n == 0 && len(first) == 1 && countEqual(eq, dc.name) == 1:
 			// One equality on one column, the usual case: match it as it
-			// is decoded; the other columns are cut down as they are.
+			// is decoded; the other columns are read at its rows only.
 			sel = c.readColumnV2Match(cd, b.Rows, eqValue(eq, dc.name))
 			narrowed = true
-		} else {
+		case narrowed:
+			c.readColumnV2At(cd, b.Rows, sel)
+		default:
 			c.readColumnV2(cd, b.Rows)
 		}
 		if cd.err == nil && len(cd.src) != 0 {
@@ -372,10 +375,7 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 		}
 		if narrowed {
 			if len(sel) == 0 {
-				return nil, nil
-			}
-			if n > 0 {
-				c = gatherColumn(&c, sel)
+				return nil, nil // no row matches: no other column is read
 			}
 		} else if n < len(first) {
 			for _, e := range eq {

@@ -553,3 +553,100 @@ func (c *Column) readColumnV2Match(d *decoder, rows int, v string) []int {
 	}
 	return sel
 }
+
+// readIntSeqAt is readIntSeq returning only the values of rows sel
+// (ascending, each below n): a frame-of-reference sequence (mode 0) is
+// read at those rows alone; a delta sequence is decoded whole.
+func (d *decoder) readIntSeqAt(n int, sel []int) []int64 {
+	if len(d.src) == 0 || d.src[0] != 0 {
+		all := d.readIntSeq(n)
+		if d.err != nil {
+			return nil
+		}
+		out := make([]int64, len(sel))
+		for k, i := range sel {
+			out[k] = all[i]
+		}
+		return out
+	}
+	d.byte1() // mode 0
+	base := d.varint()
+	w := int(d.byte1())
+	if d.err != nil {
+		return nil
+	}
+	if w > 8 {
+		d.fail("bad int sequence header")
+		return nil
+	}
+	planes := d.bytes(uint64(w) * uint64(n))
+	if d.err != nil {
+		return nil
+	}
+	out := make([]int64, len(sel))
+	for k, i := range sel {
+		var u uint64
+		for p := 0; p < w; p++ {
+			u |= uint64(planes[p*n+i]) << (8 * p)
+		}
+		out[k] = int64(u) + base
+	}
+	return out
+}
+
+// readColumnV2At decodes the column's values at rows sel only (ascending,
+// each below rows). Numbers are read at those rows where their encoding
+// allows; other columns are decoded whole and cut down.
+func (c *Column) readColumnV2At(d *decoder, rows int, sel []int) {
+	if c.Type.physical() != physInts && c.Type.physical() != physFloats {
+		c.readColumnV2(d, rows)
+		if d.err == nil {
+			*c = gatherColumn(c, sel)
+		}
+		return
+	}
+	nulls := d.nulls(rows)
+	enc := d.byte1()
+	if d.err != nil {
+		return
+	}
+	if nulls != nil {
+		c.Nulls = make([]bool, len(sel))
+		for k, i := range sel {
+			c.Nulls[k] = nulls[i]
+		}
+	}
+	switch {
+	case c.Type.physical() == physInts:
+		if enc != enc2Ints {
+			d.fail("bad int encoding")
+			return
+		}
+		c.Ints = d.readIntSeqAt(rows, sel)
+	case enc == enc2FloatBits:
+		ints := d.readIntSeqAt(rows, sel)
+		if d.err != nil {
+			return
+		}
+		c.Floats = make([]float64, len(sel))
+		for k, v := range ints {
+			c.Floats[k] = math.Float64frombits(uint64(v))
+		}
+	case enc == enc2FloatDecimal:
+		k := int(d.byte1())
+		if d.err == nil && k > maxDecimalScale {
+			d.fail("bad decimal scale")
+		}
+		ints := d.readIntSeqAt(rows, sel)
+		if d.err != nil {
+			return
+		}
+		p := pow10[k]
+		c.Floats = make([]float64, len(sel))
+		for j, v := range ints {
+			c.Floats[j] = float64(v) / p
+		}
+	default:
+		d.fail("bad float encoding")
+	}
+}

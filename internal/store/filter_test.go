@@ -221,3 +221,52 @@ func FuzzColumnMatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzColumnAt: decoding a column at some rows gives what decoding it
+// whole and cutting it down gives.
+func FuzzColumnAt(f *testing.F) {
+	for _, c := range []Column{
+		{Type: TypeLong, Ints: []int64{5, 3, 900, -7, 5}},
+		{Type: TypeReal, Floats: []float64{1.5, 2.25, 200, 404, 0.01}, Nulls: []bool{false, true, false, false, false}},
+		{Type: TypeReal, Floats: []float64{1e300, -3.3e-300, 7, 8, 9}},
+		{Type: TypeDateTime, Ints: []int64{1, 2, 3, 4, 5}},
+		{Type: TypeString, Strings: []string{"a", "b", "a", "a", "c"}},
+	} {
+		f.Add(uint8(c.Type), appendColumnV2(nil, &c), 5, uint64(0b10110))
+	}
+	f.Fuzz(func(t *testing.T, typ uint8, data []byte, rows int, mask uint64) {
+		if rows <= 0 || rows > 64 || ColumnType(typ).physical() == 0 {
+			return
+		}
+		var sel []int
+		for i := range rows {
+			if mask&(1<<i) != 0 {
+				sel = append(sel, i)
+			}
+		}
+		if len(sel) == 0 {
+			return
+		}
+		whole := Column{Type: ColumnType(typ)}
+		d1 := &decoder{src: data, ctx: "whole"}
+		whole.readColumnV2(d1, rows)
+		at := Column{Type: ColumnType(typ)}
+		d2 := &decoder{src: data, ctx: "at"}
+		at.readColumnV2At(d2, rows, sel)
+		if (d1.err == nil) != (d2.err == nil) || (d1.err == nil && len(d1.src) != len(d2.src)) {
+			t.Fatalf("errors %v / %v, left %d / %d", d1.err, d2.err, len(d1.src), len(d2.src))
+		}
+		if d1.err != nil {
+			return
+		}
+		want := gatherColumn(&whole, sel)
+		if want.Nulls != nil && !slices.Contains(want.Nulls, true) && at.Nulls == nil {
+			want.Nulls = nil
+		}
+		if !slices.Equal(want.Ints, at.Ints) || !slices.Equal(want.Strings, at.Strings) || !slices.Equal(want.Bools, at.Bools) ||
+			!slices.EqualFunc(want.Floats, at.Floats, func(x, y float64) bool { return x == y || x != x && y != y }) ||
+			!slices.Equal(want.Nulls, at.Nulls) {
+			t.Fatalf("at %v: %+v, want %+v", sel, at, want)
+		}
+	})
+}
