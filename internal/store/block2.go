@@ -258,9 +258,10 @@ func parseBlockDir(src []byte, want byte, dirLen, blockLen int64) (*blockDir, er
 // readBlockV2 reads block i of a v2 or v3 segment: the directory, then only
 // the requested columns (all when cols is nil), with times in ticks.
 // If a predicate of eq is ruled out by the block's filter of its column
-// (v4), it returns nil and no error without reading the columns; else it
+// (v4; unless filtered says the caller has consulted the filters), it
+// returns nil and no error without reading the columns; else it
 // returns only the rows that satisfy the predicates on columns it read.
-func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Equal) (*Block, error) {
+func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Equal, filtered bool) (*Block, error) {
 	bm := s.meta.Blocks[i]
 	sealedDir, err := readFull(s.f, bm.Offset, bm.DirLength)
 	if err != nil {
@@ -293,7 +294,7 @@ func (s *Segment) readBlockV2(ctx context.Context, i int, cols []string, eq []Eq
 	if bd.rows != bm.Rows || bd.min != bm.MinTime || bd.max != bm.MaxTime {
 		return nil, fmt.Errorf("%w: block directory disagrees with footer", ErrCorrupt)
 	}
-	if len(eq) > 0 && len(bd.filters) > 0 {
+	if len(eq) > 0 && len(bd.filters) > 0 && !filtered {
 		skip, err := s.ruledOut(i, bm, bind, key, bd, eq)
 		if err != nil || skip {
 			return nil, err

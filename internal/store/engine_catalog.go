@@ -179,14 +179,21 @@ type filterKey struct {
 }
 
 // cachedRuledOut reports whether the cached filters of block i rule out a
-// predicate of eq (false when none is cached).
-func (s *segEntry) cachedRuledOut(i int, eq []Equal) bool {
+// predicate of eq (false when none is cached), and whether a filter of
+// every predicate's column is cached.
+func (s *segEntry) cachedRuledOut(i int, eq []Equal) (ruled, all bool) {
+	all = true
 	for _, e := range eq {
-		if f, ok := s.filters.Load(filterKey{i, e.Column}); ok && !f.(*valueFilter).mayContain(e.Value) {
-			return true
+		f, ok := s.filters.Load(filterKey{i, e.Column})
+		if !ok {
+			all = false
+			continue
+		}
+		if !f.(*valueFilter).mayContain(e.Value) {
+			return true, all
 		}
 	}
-	return false
+	return false, all
 }
 
 // newSegEntry returns the entry of a segment listed in the catalog (holding

@@ -365,6 +365,7 @@ func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Blo
 		return filterTime(src.buf.block(j.pos, j.hi, st.want), st.min, st.max), nil
 	}
 	i := src.blocks[j.pos]
+	filtered := false // every equality's filter of the block was consulted
 	if m := src.seg.footer.Load(); m != nil && i < len(m.Blocks) && (st.rowsOnly || len(st.eq) > 0) {
 		// What a scan authenticated before (the footer; the value filters
 		// it opened); the live AEK must still be given.
@@ -375,8 +376,12 @@ func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Blo
 		if bm := m.Blocks[i]; st.rowsOnly && bm.MinTime >= st.min && bm.MaxTime < st.max {
 			return &Block{Rows: bm.Rows, MinTime: bm.MinTime, MaxTime: bm.MaxTime}, nil
 		}
-		if len(st.eq) > 0 && src.seg.cachedRuledOut(i, st.eq) {
-			return nil, nil
+		if len(st.eq) > 0 {
+			ruled, all := src.seg.cachedRuledOut(i, st.eq)
+			if ruled {
+				return nil, nil
+			}
+			filtered = all
 		}
 	}
 	src.once.Do(func() {
@@ -406,7 +411,7 @@ func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Blo
 	if bm := src.open.meta.Blocks[i]; st.omitTime && bm.MinTime >= st.min && bm.MaxTime < st.max {
 		cols = cols[1:] // st.cols[0] is TimeGenerated
 	}
-	b, err := src.open.ReadBlockMatch(ctx, i, cols, st.eq)
+	b, err := src.open.readBlockMatch(ctx, i, cols, st.eq, filtered)
 	if err != nil {
 		return nil, fmt.Errorf("store: scan: %w", err)
 	}

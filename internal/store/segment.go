@@ -512,11 +512,17 @@ type Equal struct {
 // fail predicates on columns it did not read (and v1 blocks are returned
 // whole): the caller still applies the predicates.
 func (s *Segment) ReadBlockMatch(ctx context.Context, i int, cols []string, eq []Equal) (*Block, error) {
+	return s.readBlockMatch(ctx, i, cols, eq, false)
+}
+
+// readBlockMatch is ReadBlockMatch; filtered says the caller has already
+// consulted the block's filters for eq (see segEntry.filters).
+func (s *Segment) readBlockMatch(ctx context.Context, i int, cols []string, eq []Equal, filtered bool) (*Block, error) {
 	if i < 0 || i >= len(s.meta.Blocks) {
 		return nil, fmt.Errorf("store: segment %s has no block %d", s.meta.ID, i)
 	}
 	if s.version != segVersion1 {
-		b, err := s.readBlockV2(ctx, i, cols, eq)
+		b, err := s.readBlockV2(ctx, i, cols, eq, filtered)
 		if err != nil {
 			return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
 		}
