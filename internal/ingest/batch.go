@@ -51,6 +51,9 @@ type Batch struct {
 	TimeGenerated []int64
 	Columns       []*Column
 	index         map[string]*Column
+	// rowsHint, if set, is the number of rows the batch will get: columns
+	// are allocated for that many at once.
+	rowsHint int
 }
 
 // NewBatch returns an empty batch.
@@ -63,16 +66,17 @@ func (b *Batch) column(name, typ string) *Column {
 	if c := b.index[name]; c != nil {
 		return c
 	}
-	c := &Column{Name: name, Type: typ, Valid: make([]bool, b.Rows)}
+	n := max(b.Rows, b.rowsHint)
+	c := &Column{Name: name, Type: typ, Valid: make([]bool, b.Rows, n)}
 	switch typ {
 	case TypeReal:
-		c.Reals = make([]float64, b.Rows)
+		c.Reals = make([]float64, b.Rows, n)
 	case TypeBool:
-		c.Bools = make([]bool, b.Rows)
+		c.Bools = make([]bool, b.Rows, n)
 	case TypeDatetime:
-		c.Times = make([]int64, b.Rows)
+		c.Times = make([]int64, b.Rows, n)
 	default:
-		c.Strings = make([]string, b.Rows)
+		c.Strings = make([]string, b.Rows, n)
 	}
 	b.index[name] = c
 	b.Columns = append(b.Columns, c)

@@ -286,6 +286,8 @@ func (c *collector) parse(customerID, logType, timeField string, body []byte) (*
 	}
 	received := receivedTicks(c.o.Now())
 	b := NewBatch(customerID, logType+"_CL")
+	b.rowsHint = len(records)
+	b.TimeGenerated = make([]int64, 0, len(records))
 	d := &decoder{names: map[string]*[6]string{}}
 	var vals []value
 	for i, rec := range records {
