@@ -57,6 +57,9 @@ type Batch struct {
 	TimeGenerated []int64
 	Columns       []*Column
 	index         map[string]*Column
+	// rowsHint, if set, is the number of rows the batch will get: columns
+	// are allocated for that many at once.
+	rowsHint int
 }
 
 // NewBatch returns an empty batch.
@@ -69,16 +72,17 @@ func (b *Batch) column(name, typ string) *Column {
 	if c := b.index[name]; c != nil {
 		return c
 	}
-	c := &Column{Name: name, Type: typ, Valid: make([]bool, b.Rows)}
+	n := max(b.Rows, b.rowsHint)
+	c := &Column{Name: name, Type: typ, Valid: make([]bool, b.Rows, n)}
 	switch typ {
 	case TypeReal:
-		c.Reals = make([]float64, b.Rows)
+		c.Reals = make([]float64, b.Rows, n)
 	case TypeBool:
-		c.Bools = make([]bool, b.Rows)
+		c.Bools = make([]bool, b.Rows, n)
 	case TypeDatetime:
-		c.Times = make([]int64, b.Rows)
+		c.Times = make([]int64, b.Rows, n)
 	default:
-		c.Strings = make([]string, b.Rows)
+		c.Strings = make([]string, b.Rows, n)
 	}
 	b.index[name] = c
 	b.Columns = append(b.Columns, c)
@@ -98,12 +102,22 @@ type value struct {
 // addRow appends a row: its TimeGenerated (ticks) and values (at most one
 // per column). Columns the row lacks get a null.
 func (b *Batch) addRow(tg int64, vals []value) error {
-	seen := make(map[string]bool, len(vals))
-	for _, v := range vals {
-		if seen[v.name] {
-			return fmt.Errorf("two fields map to the column %s", truncate(v.name))
+	if len(vals) <= 32 {
+		for i := range vals {
+			for j := range i {
+				if vals[j].name == vals[i].name {
+					return fmt.Errorf("two fields map to the column %s", truncate(vals[i].name))
+				}
+			}
 		}
-		seen[v.name] = true
+	} else {
+		seen := make(map[string]bool, len(vals))
+		for _, v := range vals {
+			if seen[v.name] {
+				return fmt.Errorf("two fields map to the column %s", truncate(v.name))
+			}
+			seen[v.name] = true
+		}
 	}
 	b.TimeGenerated = append(b.TimeGenerated, tg)
 	for _, v := range vals {

@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/kustodian/kustodian/internal/admit"
 	"github.com/kustodian/kustodian/internal/pipeline"
 )
@@ -419,31 +421,50 @@ func (c *collector) parse(customerID, logType, timeField string, body io.Reader,
 	received := receivedTicks(c.o.Now())
 	b := NewBatch(customerID, logType+"_CL")
 	var cost batchCost
+	// Each record is cut out of the stream (encoding/json's scanner, which
+	// validates it) and decoded with fastjson (decode.go): only the batch
+	// and the record at hand are held, never the whole body.
+	d := &decoder{names: map[string]*[6]string{}}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	var raw json.RawMessage
+	var vals []value
 	for i := 0; !array && i == 0 || array && dec.More(); i++ {
-		var rec any
-		if err := dec.Decode(&rec); err != nil {
+		if err := dec.Decode(&raw); err != nil {
 			return nil, invalid(err)
 		}
-		obj, ok := rec.(map[string]any)
-		if !ok {
+		rec := []byte(raw)
+		if loneSurrogate(rec) {
+			norm, err := normalizeJSON(rec)
+			if err != nil {
+				return nil, invalid(err)
+			}
+			rec = norm
+		}
+		v, err := p.ParseBytes(rec)
+		if err != nil {
+			return nil, invalid(err)
+		}
+		obj, err := v.Object()
+		if err != nil {
 			return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "Record %d is not a JSON object.", i)
 		}
-		vals := make([]value, 0, len(obj))
+		vals = vals[:0]
 		var given int64
 		hasGiven := false
-		for name, raw := range obj {
-			if raw == nil {
+		for _, f := range d.recordFields(obj) {
+			if f.v.Type() == fastjson.TypeNull {
 				continue
 			}
-			if !validFieldName(name) {
+			if !validFieldNameBytes(f.name) {
 				return nil, fail(http.StatusBadRequest, "InvalidDataFormat",
-					"Record %d: the field name '%s' is invalid: use letters, digits and underscores, up to 500 characters.", i, truncate(name))
+					"Record %d: the field name '%s' is invalid: use letters, digits and underscores, up to 500 characters.", i, truncate(string(f.name)))
 			}
-			val, err := typed(name, raw)
+			val, err := d.typedJSON(f.name, f.v)
 			if err != nil {
 				return nil, fail(http.StatusBadRequest, "InvalidDataFormat", "Record %d: %v", i, err)
 			}
-			if timeField != "" && name == timeField && val.typ == TypeDatetime {
+			if timeField != "" && string(f.name) == timeField && val.typ == TypeDatetime {
 				given, hasGiven = val.t, true
 			}
 			vals = append(vals, val)
@@ -521,49 +542,6 @@ func validFieldName(s string) bool {
 		}
 	}
 	return true
-}
-
-// typed types a field value as Azure does: numbers are real, booleans
-// bool, strings datetime (ISO 8601 within Kusto's range, see
-// ParseDatetime), guid or string; nested values are stored as their JSON
-// text.
-func typed(name string, raw any) (value, error) {
-	var v value
-	switch x := raw.(type) {
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil {
-			return v, fmt.Errorf("the number in field '%s' is out of range", truncate(name))
-		}
-		v = value{typ: TypeReal, f: f}
-	case bool:
-		v = value{typ: TypeBool, b: x}
-	case string:
-		if len(x) > MaxFieldBytes {
-			return v, fmt.Errorf("the field '%s' has %d bytes; the limit is %d: shorten or split it", truncate(name), len(x), MaxFieldBytes)
-		}
-		switch {
-		case isGUID(x):
-			v = value{typ: TypeGUID, s: strings.ToLower(x)}
-		default:
-			if t, ok := ParseDatetime(x); ok {
-				v = value{typ: TypeDatetime, t: t}
-			} else {
-				v = value{typ: TypeString, s: x}
-			}
-		}
-	default:
-		text, err := json.Marshal(x)
-		if err != nil {
-			return v, err
-		}
-		if len(text) > MaxFieldBytes {
-			return v, fmt.Errorf("the field '%s' has %d bytes; the limit is %d: shorten or split it", truncate(name), len(text), MaxFieldBytes)
-		}
-		v = value{typ: TypeString, s: string(text)}
-	}
-	v.name = name + suffix(v.typ)
-	return v, nil
 }
 
 func isGUID(s string) bool {

@@ -65,3 +65,9 @@ func BenchmarkTimeSliceAvg(b *testing.B) {
 	benchQuery(b, `AppLogs_CL | where TimeGenerated between (datetime(2024-01-05T00:00:00Z) .. 1h) | summarize avg(Duration_d)`, Options{},
 		func(r *Result) bool { return len(r.Rows) == 1 && r.Rows[0][0] != nil })
 }
+
+// BenchmarkCountByReal groups by a real column of 1000 values (with nulls),
+// as "summarize count() by status_d" groups Data Collector numbers.
+func BenchmarkCountByReal(b *testing.B) {
+	benchQuery(b, "AppLogs_CL | summarize count() by Duration_d", Options{}, func(r *Result) bool { return len(r.Rows) == 1001 })
+}

@@ -13,7 +13,7 @@
 //
 //	Parse(text)                     -> *Query (syntax tree), or *Error{Kind: SyntaxError}
 //	Compile(ctx, q, catalog, opts)  -> *Plan, or *Error{Kind: SemanticError}
-//	plan.Scan()                     -> ScanRequest: columns, [TimeMin, TimeMax), Limit
+//	plan.Scan()                     -> ScanRequest: columns, [TimeMin, TimeMax), Limit, Equal
 //	plan.Run(ctx, source)           -> *Result with JSON-ready values, or *LimitError
 //
 // # Supported language
@@ -190,7 +190,9 @@
 // TimeGenerated that come before any other operator become
 // ScanRequest.TimeMin/TimeMax; the columns the query reads become
 // ScanRequest.Columns; a take preceded only by project/extend becomes
-// ScanRequest.Limit when no time filter applies.
+// ScanRequest.Limit when no time filter applies; conjuncts col == "value"
+// on string columns in those leading where clauses become
+// ScanRequest.Equal, which lets a source skip blocks its indexes rule out.
 //
 // # Plans within plans
 //

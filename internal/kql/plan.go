@@ -36,6 +36,7 @@ func (p *Plan) Limits() Limits { return p.limits }
 func (p *Plan) Scan() ScanRequest {
 	r := p.scan
 	r.Columns = slices.Clone(r.Columns)
+	r.Equal = slices.Clone(r.Equal)
 	return r
 }
 
@@ -231,6 +232,7 @@ func (p *Plan) plan() {
 		if tg >= 0 {
 			r.narrow(w.pred, tg)
 		}
+		p.scan.Equal = p.equalities(w.pred, p.scan.Equal)
 	}
 	// A bound at or beyond an end of the datetime range bounds nothing.
 	// Bounds stay within the range: widening an empty range to hold one
@@ -307,4 +309,27 @@ func (r *timeRange) narrow(pred cexpr, tg int) {
 			r.upper(v + 1)
 		}
 	}
+}
+
+// equalities appends the conjuncts of pred of the form col == "value" on
+// a string column of the table to out (ScanRequest.Equal).
+func (p *Plan) equalities(pred cexpr, out []Equality) []Equality {
+	switch e := pred.(type) {
+	case *andNode:
+		for _, t := range e.terms {
+			out = p.equalities(t, out)
+		}
+	case *cmpNode:
+		col, ok := e.l.(*colRef)
+		k, isConst := e.r.(*constNode)
+		if e.op != opEq || !ok || !isConst || k.v.null || col.t != TypeString || k.t != TypeString ||
+			col.slot >= len(p.input) || p.input[col.slot].t != TypeString {
+			return out
+		}
+		eq := Equality{Column: p.input[col.slot].name, Value: k.v.s}
+		if !slices.Contains(out, eq) {
+			out = append(out, eq)
+		}
+	}
+	return out
 }

@@ -52,6 +52,18 @@ type ScanRequest struct {
 	// may stop. It is set only when the first rows of the table, in any
 	// order, are a correct answer (a take with no filter before it).
 	Limit int
+	// Equal lists the predicates col == "value" on string columns that
+	// are conjuncts of the where clauses preceding any other operator
+	// (exact, case-sensitive equality): every row of the answer satisfies
+	// them, so a source may skip data it knows holds no such row (a block
+	// whose value filter rules the value out). The executor re-applies
+	// them to what the source returns.
+	Equal []Equality
+}
+
+// Equality is a predicate Column == Value on a string column.
+type Equality struct {
+	Column, Value string
 }
 
 // BatchIterator yields the batches of a scan.

@@ -99,17 +99,28 @@ type grouper struct {
 	// bytes, so the equality check usually ends at the pointer; it is
 	// still a comparison of contents, so a stale entry is only a miss.
 	recent [256]strGroup
-	ints   map[int64]int32
-	null   int32 // group of the null key in the single-int path, or -1
-	multi  map[string]int32
-	buf    []byte
-	one    [1]int32
-	held   int64 // bytes of keys and map entries
+	// words groups a single int or real key by its 64 bits (a real's
+	// IEEE bits, as encodeKey does), with wrecent, a direct-mapped cache
+	// of recent keys, in front.
+	words   map[uint64]int32
+	wrecent [64]wordGroup
+	null    int32 // group of the null key in the single-word path, or -1
+	multi   map[string]int32
+	buf     []byte
+	one     [1]int32
+	held    int64 // bytes of keys and map entries
 }
 
 // mapEntryBytes estimates the memory of a map entry beyond its key's
 // contents.
 const mapEntryBytes = 48
+
+// wordGroup is an entry of grouper.wrecent.
+type wordGroup struct {
+	key uint64
+	id  int32
+	ok  bool
+}
 
 // strGroup is an entry of grouper.recent.
 type strGroup struct {
@@ -127,8 +138,8 @@ func (g *grouper) init(by []cexpr) {
 	switch {
 	case len(by) == 1 && by[0].typ().storage() == storeStr:
 		g.strs = map[string]int32{}
-	case len(by) == 1 && by[0].typ().storage() == storeInt:
-		g.ints = map[int64]int32{}
+	case len(by) == 1 && (by[0].typ().storage() == storeInt || by[0].typ().storage() == storeReal):
+		g.words = map[uint64]int32{}
 	default:
 		g.multi = map[string]int32{}
 	}
@@ -175,23 +186,34 @@ func (g *grouper) assign(vecs []*Vector, sel []int32, out []int32) []int32 {
 			g.recent[slot] = strGroup{key: s, id: id, ok: true}
 			out = append(out, id)
 		}
-	case g.ints != nil:
+	case g.words != nil:
 		v := vecs[0]
+		real := v.Type.storage() == storeReal
 		for _, i := range sel {
-			var id int32
-			if v.IsNull(int(i)) {
+			if v.Nulls != nil && v.Nulls.Get(int(i)) {
 				if g.null < 0 {
 					g.null = g.newGroup(vecs, i)
 				}
-				id = g.null
-			} else {
-				var ok bool
-				id, ok = g.ints[v.Int[i]]
-				if !ok {
-					id = g.newGroup(vecs, i)
-					g.ints[v.Int[i]] = id
-				}
+				out = append(out, g.null)
+				continue
 			}
+			var k uint64
+			if real {
+				k = math.Float64bits(v.Real[i])
+			} else {
+				k = uint64(v.Int[i])
+			}
+			r := &g.wrecent[(k*0x9e3779b97f4a7c15)>>58]
+			if r.ok && r.key == k {
+				out = append(out, r.id)
+				continue
+			}
+			id, ok := g.words[k]
+			if !ok {
+				id = g.newGroup(vecs, i)
+				g.words[k] = id
+			}
+			*r = wordGroup{key: k, id: id, ok: true}
 			out = append(out, id)
 		}
 	default:

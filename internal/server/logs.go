@@ -373,7 +373,19 @@ func (d queryData) Scan(ctx context.Context, req kql.ScanRequest) (kql.BatchIter
 			cols = append(cols, c)
 		}
 	}
-	it, err := d.engine.Scan(ctx, store.ScanRequest{Workspace: d.workspace, Table: req.Table, Columns: cols, TimeMin: req.TimeMin, TimeMax: req.TimeMax})
+	sr := store.ScanRequest{Workspace: d.workspace, Table: req.Table, Columns: cols, TimeMin: req.TimeMin, TimeMax: req.TimeMax,
+		// No column at all: only Batch.Len matters, which segment footers
+		// answer without opening blocks.
+		RowsOnly: len(req.Columns) == 0, OmitTime: !want[store.TimeColumn]}
+	for _, e := range req.Equal {
+		switch e.Column {
+		case colTenantID, colType, colSourceSystem, store.TimeColumn:
+			// Produced here, not stored.
+		default:
+			sr.Equal = append(sr.Equal, store.Equal{Column: e.Column, Value: e.Value})
+		}
+	}
+	it, err := d.engine.Scan(ctx, sr)
 	if err != nil {
 		return nil, dataErr(err)
 	}

@@ -201,7 +201,7 @@ func TestBlockV2ColumnTamper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := parseBlockDir(plain, blockVersion3, fx.meta.Blocks[0].DirLength, fx.meta.Blocks[0].Length)
+	dir, err := parseBlockDir(plain, blockVersion4, fx.meta.Blocks[0].DirLength, fx.meta.Blocks[0].Length)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,8 +305,8 @@ func TestBlockV2SelectsColumns(t *testing.T) {
 	}
 }
 
-// FuzzBlockDir: a v2 or v3 block directory decodes to columns that tile
-// the block exactly, or fails with ErrCorrupt/ErrUnknownVersion; never
+// FuzzBlockDir: a v2, v3 or v4 block directory decodes to columns (and
+// filters) that tile the block exactly, or fails with ErrCorrupt/ErrUnknownVersion; never
 // panics.
 func FuzzBlockDir(f *testing.F) {
 	dir := append([]byte(blockMagic), blockVersion3)
@@ -316,13 +316,15 @@ func FuzzBlockDir(f *testing.F) {
 	f.Add(dir, int64(100), int64(190))
 	f.Add([]byte("KSBL\x02"), int64(70), int64(70))
 	f.Add(append([]byte("KSBL\x02"), dir[5:]...), int64(100), int64(190))
+	v4 := append(append([]byte("KSBL\x04"), dir[5:]...), 1, 1, 30) // a filter of column b
+	f.Add(v4, int64(100), int64(220))
 	f.Fuzz(func(t *testing.T, src []byte, dirLen, blockLen int64) {
 		if dirLen < 0 || blockLen < dirLen || blockLen > 1<<30 {
 			return
 		}
 		want := byte(blockVersion3)
-		if len(src) > 4 && src[4] == blockVersion2 {
-			want = blockVersion2
+		if len(src) > 4 && (src[4] == blockVersion2 || src[4] == blockVersion4) {
+			want = src[4]
 		}
 		bd, err := parseBlockDir(src, want, dirLen, blockLen)
 		if err != nil {
@@ -337,6 +339,12 @@ func FuzzBlockDir(f *testing.F) {
 				t.Fatalf("bad column %+v at %d", c, off)
 			}
 			off += c.length
+		}
+		for _, fl := range bd.filters {
+			if fl.offset != off || fl.length < colOverhead || bd.cols[fl.col].typ != TypeString {
+				t.Fatalf("bad filter %+v at %d", fl, off)
+			}
+			off += fl.length
 		}
 		if off != blockLen || bd.rows <= 0 || bd.rows > MaxBlockRows {
 			t.Fatalf("columns end at %d of %d; %d rows", off, blockLen, bd.rows)

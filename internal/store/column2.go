@@ -54,6 +54,14 @@ var pow10 = [maxDecimalScale + 1]float64{1, 10, 100, 1000, 1e4, 1e5, 1e6}
 
 // appendColumnV2 appends the v2 encoding of c's data to dst.
 func appendColumnV2(dst []byte, c *Column) []byte {
+	dst, _ = appendColumnV2Dict(dst, c)
+	return dst
+}
+
+// appendColumnV2Dict is appendColumnV2 that also returns, for a string
+// column encoded with a dictionary, its distinct values (sorted).
+func appendColumnV2Dict(dst []byte, c *Column) ([]byte, []string) {
+	var dict []string
 	if slices.Contains(c.Nulls, true) {
 		dst = append(dst, 1)
 		dst = appendBitmap(dst, c.Nulls)
@@ -80,9 +88,9 @@ func appendColumnV2(dst []byte, c *Column) []byte {
 		dst = append(dst, enc2Bools)
 		dst = appendBitmap(dst, c.Bools)
 	case physStrings:
-		dst = appendStringsV2(dst, c.Strings)
+		dst, dict = appendStringsV2(dst, c.Strings)
 	}
-	return dst
+	return dst, dict
 }
 
 // decimalInts returns the values as integers scaled by 10^k for the
@@ -241,7 +249,9 @@ func isLowerHex(s string) bool {
 	return true
 }
 
-func appendStringsV2(dst []byte, vals []string) []byte {
+// appendStringsV2 appends the encoding of vals and returns the dictionary
+// (the distinct values, sorted) if it used one.
+func appendStringsV2(dst []byte, vals []string) ([]byte, []string) {
 	limit := min(maxDict, len(vals)/2)
 	dict := make(map[string]int64)
 	for _, v := range vals {
@@ -269,7 +279,7 @@ func appendStringsV2(dst []byte, vals []string) []byte {
 		for i, v := range vals {
 			idx[i] = dict[v]
 		}
-		return appendIntSeq(dst, idx)
+		return appendIntSeq(dst, idx), order
 	}
 	hexOK := true
 	for _, v := range vals {
@@ -294,10 +304,10 @@ func appendStringsV2(dst []byte, vals []string) []byte {
 			n, _ := hex.Decode(out, []byte(v))
 			out = out[n:]
 		}
-		return dst
+		return dst, nil
 	}
 	dst = append(dst, enc2StrPlain)
-	return appendPlainStrings(dst, vals)
+	return appendPlainStrings(dst, vals), nil
 }
 
 func appendPlainStrings(dst []byte, vals []string) []byte {
@@ -450,4 +460,193 @@ func (d *decoder) readStringsV2(enc byte, rows int) []string {
 	}
 	d.fail("bad string encoding")
 	return nil
+}
+
+// readColumnV2Match decodes a string column of rows values keeping only
+// the rows whose value is v (compared whole, nulls as their stored value),
+// and returns their indexes. A dictionary column is matched on its indexes
+// without building the strings of the other rows.
+func (c *Column) readColumnV2Match(d *decoder, rows int, v string) []int {
+	nulls := d.nulls(rows)
+	enc := d.byte1()
+	if d.err != nil {
+		return nil
+	}
+	var sel []int
+	switch enc {
+	case enc2StrHex:
+		// Compare the needle's bytes with the stored bytes: no hex text
+		// is built for the other rows.
+		lens := d.readIntSeq(rows)
+		if d.err != nil {
+			return nil
+		}
+		total, ok := sumLengths(lens, len(d.src))
+		if !ok {
+			d.fail("hex lengths beyond data")
+			return nil
+		}
+		raw := d.bytes(uint64(total))
+		want, err := hex.DecodeString(v)
+		can := err == nil && isLowerHex(v) // else no stored value (lowercase hex) equals v
+		off := 0
+		for i, l := range lens {
+			if can && int(l) == len(want) && string(raw[off:off+int(l)]) == string(want) {
+				sel = append(sel, i)
+			}
+			off += int(l)
+		}
+	case enc2StrDict:
+		n := d.uvarint()
+		if d.err == nil && (n > maxDict || n > uint64(rows)) {
+			d.fail("bad dictionary size")
+		}
+		if d.err != nil {
+			return nil
+		}
+		dict := d.readPlainStrings(int(n))
+		idx := d.readIntSeq(rows)
+		if d.err != nil {
+			return nil
+		}
+		// The writer's dictionary holds each value once; a reader does
+		// not rely on it.
+		k, more := int64(-1), false
+		for i, s := range dict {
+			if s == v {
+				if k >= 0 {
+					more = true
+				} else {
+					k = int64(i)
+				}
+			}
+		}
+		for i, x := range idx {
+			if x < 0 || x >= int64(n) {
+				d.fail("dictionary index out of range")
+				return nil
+			}
+			if x == k || more && dict[x] == v {
+				sel = append(sel, i)
+			}
+		}
+	default:
+		all := d.readStringsV2(enc, rows)
+		if d.err != nil {
+			return nil
+		}
+		for i, s := range all {
+			if s == v {
+				sel = append(sel, i)
+			}
+		}
+	}
+	c.Strings = make([]string, len(sel))
+	for i := range c.Strings {
+		c.Strings[i] = v
+	}
+	if nulls != nil {
+		c.Nulls = make([]bool, len(sel))
+		for j, i := range sel {
+			c.Nulls[j] = nulls[i]
+		}
+	}
+	return sel
+}
+
+// readIntSeqAt is readIntSeq returning only the values of rows sel
+// (ascending, each below n): a frame-of-reference sequence (mode 0) is
+// read at those rows alone; a delta sequence is decoded whole.
+func (d *decoder) readIntSeqAt(n int, sel []int) []int64 {
+	if len(d.src) == 0 || d.src[0] != 0 {
+		all := d.readIntSeq(n)
+		if d.err != nil {
+			return nil
+		}
+		out := make([]int64, len(sel))
+		for k, i := range sel {
+			out[k] = all[i]
+		}
+		return out
+	}
+	d.byte1() // mode 0
+	base := d.varint()
+	w := int(d.byte1())
+	if d.err != nil {
+		return nil
+	}
+	if w > 8 {
+		d.fail("bad int sequence header")
+		return nil
+	}
+	planes := d.bytes(uint64(w) * uint64(n))
+	if d.err != nil {
+		return nil
+	}
+	out := make([]int64, len(sel))
+	for k, i := range sel {
+		var u uint64
+		for p := 0; p < w; p++ {
+			u |= uint64(planes[p*n+i]) << (8 * p)
+		}
+		out[k] = int64(u) + base
+	}
+	return out
+}
+
+// readColumnV2At decodes the column's values at rows sel only (ascending,
+// each below rows). Numbers are read at those rows where their encoding
+// allows; other columns are decoded whole and cut down.
+func (c *Column) readColumnV2At(d *decoder, rows int, sel []int) {
+	if c.Type.physical() != physInts && c.Type.physical() != physFloats {
+		c.readColumnV2(d, rows)
+		if d.err == nil {
+			*c = gatherColumn(c, sel)
+		}
+		return
+	}
+	nulls := d.nulls(rows)
+	enc := d.byte1()
+	if d.err != nil {
+		return
+	}
+	if nulls != nil {
+		c.Nulls = make([]bool, len(sel))
+		for k, i := range sel {
+			c.Nulls[k] = nulls[i]
+		}
+	}
+	switch {
+	case c.Type.physical() == physInts:
+		if enc != enc2Ints {
+			d.fail("bad int encoding")
+			return
+		}
+		c.Ints = d.readIntSeqAt(rows, sel)
+	case enc == enc2FloatBits:
+		ints := d.readIntSeqAt(rows, sel)
+		if d.err != nil {
+			return
+		}
+		c.Floats = make([]float64, len(sel))
+		for k, v := range ints {
+			c.Floats[k] = math.Float64frombits(uint64(v))
+		}
+	case enc == enc2FloatDecimal:
+		k := int(d.byte1())
+		if d.err == nil && k > maxDecimalScale {
+			d.fail("bad decimal scale")
+		}
+		ints := d.readIntSeqAt(rows, sel)
+		if d.err != nil {
+			return
+		}
+		p := pow10[k]
+		c.Floats = make([]float64, len(sel))
+		for j, v := range ints {
+			c.Floats[j] = float64(v) / p
+		}
+	default:
+		d.fail("bad float encoding")
+	}
 }

@@ -92,6 +92,9 @@ func (a *account) unloadLocked(why error) {
 	a.live, a.schemas = nil, nil
 	a.bufMu.Unlock()
 	a.frozen = nil
+	for _, s := range a.segs {
+		s.filters.Clear()
+	}
 	a.loaded = false
 	a.loadErr = why
 }

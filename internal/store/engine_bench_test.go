@@ -135,3 +135,76 @@ func BenchmarkEngineEncryptionCost(b *testing.B) {
 	b.ReportMetric(plain, "plain-lines/s")
 	b.ReportMetric(enc/plain, "enc/plain")
 }
+
+// BenchmarkEngineScan scans 500,000 genlogs rows in segments (one flush
+// per 65,536 rows, as Run would) for one column, for row counts only, and
+// for a needle with its equality; window=1 reads one block at a time.
+func BenchmarkEngineScan(b *testing.B) {
+	const nbatches = 500
+	batches := ingestBatches(nbatches)
+	env := newTestEnv(b, false)
+	e := env.open(b, func(o *EngineOptions) { o.SegmentWindow = 24 * time.Hour })
+	defer e.Close(context.Background())
+	ctx := context.Background()
+	for i, r := range batches {
+		if err := e.Append(ctx, "shared", []Rows{r}); err != nil {
+			b.Fatal(err)
+		}
+		if (i+1)%65 == 0 {
+			if err := e.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := e.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var needle string
+	for _, c := range batches[350].Columns {
+		if c.Name == "trace_id_s" {
+			needle = c.Strings[17]
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		req  ScanRequest
+	}{
+		{"status", ScanRequest{Columns: []string{"status_d"}}},
+		{"level", ScanRequest{Columns: []string{"level_s"}}},
+		{"level-equal", ScanRequest{Columns: []string{"level_s"}, Equal: []Equal{{Column: "level_s", Value: "error"}}}},
+		{"rows-only", ScanRequest{RowsOnly: true}},
+		{"needle", ScanRequest{Columns: []string{"trace_id_s", "status_d"}, Equal: []Equal{{Column: "trace_id_s", Value: needle}}}},
+	} {
+		for _, window := range []int{1, 0} {
+			name := tc.name
+			if window == 1 {
+				name += "/serial"
+			}
+			b.Run(name, func(b *testing.B) {
+				scanWindow = window
+				defer func() { scanWindow = 0 }()
+				b.ReportAllocs()
+				req := tc.req
+				req.Workspace, req.Table = testWS1, "AppLogs_CL"
+				for b.Loop() {
+					it, err := e.Scan(ctx, req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					rows := 0
+					for {
+						blk, err := it.Next(ctx)
+						if err != nil {
+							break
+						}
+						rows += blk.Rows
+					}
+					it.Close()
+					if rows == 0 {
+						b.Fatal("no rows")
+					}
+				}
+			})
+		}
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/kustodian/kustodian/internal/datetime"
 	"github.com/kustodian/kustodian/internal/meta"
@@ -157,6 +159,41 @@ type segEntry struct {
 	// compaction or a move). The file is removed when it drops to zero; see
 	// account.unref.
 	refs int
+	// footer is the segment's metadata as last authenticated from its
+	// sealed footer (by a scan that opened the file), so that row counts
+	// need not open it again; a scan still asks the keyring for its
+	// generation's AEK before using it.
+	footer atomic.Pointer[SegmentMeta]
+	// filters holds the value filters (filterKey → *valueFilter) scans
+	// have opened, so that a needle lookup can rule blocks out without
+	// reading them again. They are derived from content: used only after
+	// the keyring gives the segment's AEK again, and dropped when the
+	// account is unloaded (its key refused).
+	filters sync.Map
+}
+
+// filterKey names the value filter of one column of one block.
+type filterKey struct {
+	block int
+	col   string
+}
+
+// cachedRuledOut reports whether the cached filters of block i rule out a
+// predicate of eq (false when none is cached), and whether a filter of
+// every predicate's column is cached.
+func (s *segEntry) cachedRuledOut(i int, eq []Equal) (ruled, all bool) {
+	all = true
+	for _, e := range eq {
+		f, ok := s.filters.Load(filterKey{i, e.Column})
+		if !ok {
+			all = false
+			continue
+		}
+		if !f.(*valueFilter).mayContain(e.Value) {
+			return true, all
+		}
+	}
+	return false, all
 }
 
 // newSegEntry returns the entry of a segment listed in the catalog (holding

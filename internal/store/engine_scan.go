@@ -33,6 +33,21 @@ type ScanRequest struct {
 	// value leaves that side open. Any time.Time works, also one outside
 	// Kusto's datetime range (see datetime.Bound).
 	TimeMin, TimeMax time.Time
+	// RowsOnly says the caller needs only row counts: a segment block that
+	// lies wholly inside [TimeMin, TimeMax) then comes back with Rows and
+	// its time range set and no columns, from the segment's footer
+	// (authenticated with the live AEK, which is asked for as the segment is
+	// opened) without opening the block. Other blocks come as usual.
+	RowsOnly bool
+	// OmitTime says the caller does not need TimeGenerated: a segment
+	// block wholly inside [TimeMin, TimeMax) then comes without it (its
+	// other requested columns only).
+	OmitTime bool
+	// Equal lists predicates that every row the caller wants satisfies:
+	// a segment block whose sealed value filters rule one of them out
+	// is skipped. Blocks that may hold matching rows come whole: the
+	// caller still applies the predicates.
+	Equal []Equal
 }
 
 // BlockIterator yields the blocks of a scan. Next returns io.EOF after the
@@ -62,22 +77,27 @@ type BlockIterator interface {
 // iterator dropped without Close lets go of its segments when it is garbage
 // collected.
 func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, error) {
-	it := &scanIter{st: &scanState{e: e}, min: math.MinInt64, max: math.MaxInt64, want: map[string]bool{}}
+	st := &scanState{e: e, min: math.MinInt64, max: math.MaxInt64, want: map[string]bool{},
+		rowsOnly: req.RowsOnly, omitTime: req.OmitTime, eq: slices.Clone(req.Equal), window: max(2, runtime.GOMAXPROCS(0))}
+	if scanWindow > 0 {
+		st.window = scanWindow
+	}
+	it := &scanIter{st: st}
 	it.cleanup = runtime.AddCleanup(it, func(st *scanState) { st.close() }, it.st)
 	if !req.TimeMin.IsZero() {
-		it.min = datetime.Bound(req.TimeMin)
+		st.min = datetime.Bound(req.TimeMin)
 	}
 	if !req.TimeMax.IsZero() {
-		it.max = datetime.Bound(req.TimeMax)
+		st.max = datetime.Bound(req.TimeMax)
 	}
-	it.cols = []string{TimeColumn}
+	st.cols = []string{TimeColumn}
 	for _, c := range req.Columns {
-		if c != TimeColumn && !it.want[c] {
-			it.want[c] = true
-			it.cols = append(it.cols, c)
+		if c != TimeColumn && !st.want[c] {
+			st.want[c] = true
+			st.cols = append(st.cols, c)
 		}
 	}
-	if it.min >= it.max {
+	if st.min >= st.max {
 		return it, nil
 	}
 	tid := e.tableID(req.Workspace, req.Table)
@@ -88,7 +108,6 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 	// before or after this snapshot, so each row is seen exactly once.
 	var check []*account // accounts whose key must still be given
 	var failed error
-	st := it.st
 	for _, a := range accts {
 		if failed != nil || a.dropped || !a.holds(req.Workspace) {
 			continue
@@ -99,12 +118,12 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 		}
 		n := len(st.srcs)
 		for _, s := range a.segs {
-			if s.doc.Workspace != req.Workspace || s.doc.Table != tid || s.doc.Max < it.min || s.doc.Min >= it.max {
+			if s.doc.Workspace != req.Workspace || s.doc.Table != tid || s.doc.Max < st.min || s.doc.Min >= st.max {
 				continue
 			}
-			src := scanSource{acct: a, seg: s}
+			src := &scanSource{acct: a, seg: s}
 			for i, b := range s.doc.Blocks {
-				if b.Max >= it.min && b.Min < it.max {
+				if b.Max >= st.min && b.Min < st.max {
 					src.blocks = append(src.blocks, i)
 				}
 			}
@@ -116,11 +135,11 @@ func (e *Engine) Scan(ctx context.Context, req ScanRequest) (BlockIterator, erro
 		a.bufMu.Lock()
 		for _, m := range a.frozen {
 			if f := m[k]; f != nil && f.rows > 0 {
-				st.srcs = append(st.srcs, scanSource{acct: a, buf: f.view(k)})
+				st.srcs = append(st.srcs, &scanSource{acct: a, buf: f.view(k)})
 			}
 		}
 		if f := a.live[k]; f != nil && f.rows > 0 {
-			st.srcs = append(st.srcs, scanSource{acct: a, buf: f.view(k)})
+			st.srcs = append(st.srcs, &scanSource{acct: a, buf: f.view(k)})
 		}
 		a.bufMu.Unlock()
 		// An account being moved (or moved) out takes no Appends: if it
@@ -222,88 +241,201 @@ func (a *account) holds(ws string) bool {
 
 type scanSource struct {
 	acct   *account
-	seg    *segEntry // holds a reference, dropped by scanState.advance or close
+	seg    *segEntry // holds a reference, dropped by scanState.releaseBefore or close
 	blocks []int     // block indexes to read
 	buf    bufView
+	// open is the segment, opened by the first job that needs it.
+	once sync.Once
+	open *Segment
+	err  error
 }
 
+// scanWindow, when positive, replaces the number of blocks a scan reads at
+// once (benchmarks of this package compare with 1).
+var scanWindow int
+
 type scanIter struct {
-	st       *scanState
-	cleanup  runtime.Cleanup
+	st      *scanState
+	cleanup runtime.Cleanup
+}
+
+// scanState is the state of a scan, apart from the iterator so that a
+// cleanup can release it when an iterator is dropped without Close.
+//
+// Blocks are read, decrypted, decoded and time-filtered by up to window
+// jobs at once, each on its own goroutine (a bounded pool: a scan uses
+// every core), and handed out in order by Next. Sources are released (their
+// segments closed and let go of) once Next has moved past them.
+type scanState struct {
+	e        *Engine
 	min, max int64
 	cols     []string
 	want     map[string]bool
-	pos      int // next block (index into blocks) or next buffer row
+	rowsOnly bool
+	omitTime bool
+	eq       []Equal
+	window   int
+
+	mu       sync.Mutex // the iterator and its cleanup
+	srcs     []*scanSource
+	released int // srcs[:released] are released
+	nextSrc  int // the next job's source
+	nextPos  int // and its position in the source (block index, or buffer row)
+	queue    []*scanJob
+	wg       sync.WaitGroup // running jobs
+	closed   bool
 }
 
-// scanState is what a scanIter must give back: its segment references and
-// its open segment. It is apart from the iterator so that a cleanup can
-// release it when an iterator is dropped without Close.
-type scanState struct {
-	e    *Engine
-	mu   sync.Mutex // the iterator and its cleanup
-	srcs []scanSource
-	open *Segment // segment of srcs[0], when open
+// scanJob reads one block of a source.
+type scanJob struct {
+	src  int
+	pos  int // index into blocks, or first buffer row
+	hi   int // buffer: end row
+	done chan struct{}
+	b    *Block
+	err  error
 }
 
 func (it *scanIter) Next(ctx context.Context) (*Block, error) {
 	st := it.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for len(st.srcs) > 0 {
+	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		src := &st.srcs[0]
-		var b *Block
-		if src.seg != nil {
-			if it.pos >= len(src.blocks) {
-				st.advance()
-				it.pos = 0
-				continue
-			}
-			if st.open == nil {
-				a := src.acct
-				s, err := OpenSegment(ctx, st.e.fs, a.segPath(src.seg.doc.Segment), a.name, src.seg.id, st.e.o.Keys)
-				if err != nil {
-					return nil, fmt.Errorf("store: scan: %w", err)
-				}
-				st.open = s
-			}
-			var err error
-			b, err = st.open.ReadBlock(ctx, src.blocks[it.pos], it.cols)
-			if err != nil {
-				return nil, fmt.Errorf("store: scan: %w", err)
-			}
-			it.pos++
-		} else {
-			if it.pos >= src.buf.rows {
-				st.advance()
-				it.pos = 0
-				continue
-			}
-			hi := min(it.pos+segmentBlockRows, src.buf.rows)
-			b = src.buf.block(it.pos, hi, it.want)
-			it.pos = hi
+		if st.closed {
+			return nil, io.EOF
 		}
-		if b = filterTime(b, it.min, it.max); b != nil {
-			return b, nil
+		st.fill(ctx)
+		if len(st.queue) == 0 {
+			st.releaseBefore(len(st.srcs))
+			return nil, io.EOF
+		}
+		j := st.queue[0]
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		st.queue = st.queue[1:]
+		st.releaseBefore(j.src)
+		if j.err != nil {
+			return nil, j.err
+		}
+		if j.b != nil {
+			return j.b, nil
 		}
 	}
-	return nil, io.EOF
 }
 
-// advance closes the first source and lets go of its segment. mu must be
-// held.
-func (st *scanState) advance() {
-	if st.open != nil {
-		st.open.Close()
-		st.open = nil
+// fill starts jobs until window are queued or every block has one. mu
+// must be held.
+func (st *scanState) fill(ctx context.Context) {
+	for len(st.queue) < st.window && st.nextSrc < len(st.srcs) {
+		src := st.srcs[st.nextSrc]
+		j := &scanJob{src: st.nextSrc, pos: st.nextPos, done: make(chan struct{})}
+		if src.seg != nil {
+			if st.nextPos >= len(src.blocks) {
+				st.nextSrc, st.nextPos = st.nextSrc+1, 0
+				continue
+			}
+			st.nextPos++
+		} else {
+			if st.nextPos >= src.buf.rows {
+				st.nextSrc, st.nextPos = st.nextSrc+1, 0
+				continue
+			}
+			j.hi = min(st.nextPos+segmentBlockRows, src.buf.rows)
+			st.nextPos = j.hi
+		}
+		st.queue = append(st.queue, j)
+		st.wg.Add(1)
+		go func() {
+			defer st.wg.Done()
+			j.b, j.err = st.run(ctx, src, j)
+			close(j.done)
+		}()
 	}
-	src := st.srcs[0]
-	st.srcs = st.srcs[1:]
-	if src.seg != nil {
-		st.release(src.acct, []*segEntry{src.seg})
+}
+
+// run reads the block of job j from src. It takes no lock of the scan.
+func (st *scanState) run(ctx context.Context, src *scanSource, j *scanJob) (*Block, error) {
+	if src.seg == nil {
+		return filterTime(src.buf.block(j.pos, j.hi, st.want), st.min, st.max), nil
+	}
+	i := src.blocks[j.pos]
+	filtered := false // every equality's filter of the block was consulted
+	if m := src.seg.footer.Load(); m != nil && i < len(m.Blocks) && (st.rowsOnly || len(st.eq) > 0) {
+		// What a scan authenticated before (the footer; the value filters
+		// it opened); the live AEK must still be given.
+		if _, err := st.e.o.Keys.AEK(ctx, src.acct.name, m.Generation); err != nil {
+			src.seg.filters.Clear() // derived from content: not kept without the key
+			return nil, fmt.Errorf("store: scan: segment %s: AEK generation %d: %w", m.ID, m.Generation, err)
+		}
+		if bm := m.Blocks[i]; st.rowsOnly && bm.MinTime >= st.min && bm.MaxTime < st.max {
+			return &Block{Rows: bm.Rows, MinTime: bm.MinTime, MaxTime: bm.MaxTime}, nil
+		}
+		if len(st.eq) > 0 {
+			ruled, all := src.seg.cachedRuledOut(i, st.eq)
+			if ruled {
+				return nil, nil
+			}
+			filtered = all
+		}
+	}
+	src.once.Do(func() {
+		a := src.acct
+		src.open, src.err = OpenSegment(ctx, st.e.fs, a.segPath(src.seg.doc.Segment), a.name, src.seg.id, st.e.o.Keys)
+		if src.err == nil {
+			m := src.open.Meta()
+			src.seg.footer.Store(&m)
+			seg := src.seg
+			src.open.onFilter = func(block int, col string, f *valueFilter) {
+				seg.filters.Store(filterKey{block, col}, f)
+			}
+		}
+	})
+	if src.err != nil {
+		return nil, fmt.Errorf("store: scan: %w", src.err)
+	}
+	if st.rowsOnly {
+		// The footer was authenticated with the live AEK as the segment
+		// was opened; a block wholly inside the range needs no more.
+		bm := src.open.meta.Blocks[i]
+		if bm.MinTime >= st.min && bm.MaxTime < st.max {
+			return &Block{Rows: bm.Rows, MinTime: bm.MinTime, MaxTime: bm.MaxTime}, nil
+		}
+	}
+	cols := st.cols
+	if bm := src.open.meta.Blocks[i]; st.omitTime && bm.MinTime >= st.min && bm.MaxTime < st.max {
+		cols = cols[1:] // st.cols[0] is TimeGenerated
+	}
+	b, err := src.open.readBlockMatch(ctx, i, cols, st.eq, filtered)
+	if err != nil {
+		return nil, fmt.Errorf("store: scan: %w", err)
+	}
+	if b == nil {
+		return nil, nil
+	}
+	if len(cols) < len(st.cols) {
+		return b, nil // wholly inside the range
+	}
+	return filterTime(b, st.min, st.max), nil
+}
+
+// releaseBefore closes the segments of srcs[:n] and lets go of them. mu
+// must be held, and no job of those sources may be running.
+func (st *scanState) releaseBefore(n int) {
+	for ; st.released < n; st.released++ {
+		src := st.srcs[st.released]
+		if src.open != nil {
+			src.open.Close()
+			src.open = nil
+		}
+		if src.seg != nil {
+			st.release(src.acct, []*segEntry{src.seg})
+		}
 	}
 }
 
@@ -313,21 +445,27 @@ func (st *scanState) release(a *account, segs []*segEntry) {
 	}
 }
 
-// close closes the open segment and lets go of every segment not yet read.
+// close waits for running jobs, closes the open segments and lets go of
+// every segment not yet released.
 func (st *scanState) close() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.wg.Wait()
+	st.closed = true
+	st.queue = nil
 	var err error
-	if st.open != nil {
-		err = st.open.Close()
-		st.open = nil
-	}
-	for _, src := range st.srcs {
+	for ; st.released < len(st.srcs); st.released++ {
+		src := st.srcs[st.released]
+		if src.open != nil {
+			if cerr := src.open.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+			src.open = nil
+		}
 		if src.seg != nil {
 			st.release(src.acct, []*segEntry{src.seg})
 		}
 	}
-	st.srcs = nil
 	return err
 }
 

@@ -86,7 +86,7 @@ func TestEngineDatetimeExtremes(t *testing.T) {
 			t.Fatalf("segment at %v lies in the window starting %v", datetime.Time(d.Min), datetime.Time(start))
 		}
 	}
-	if v := segmentVersions(t, env, "a"); v[segVersion3] != len(extremeTimes) {
+	if v := segmentVersions(t, env, "a"); v[segVersion4] != len(extremeTimes) {
 		t.Fatalf("segment versions %v", v)
 	}
 

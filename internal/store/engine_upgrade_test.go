@@ -141,9 +141,9 @@ func testEngineUpgrade(t *testing.T, format byte) {
 		sameIDs(t, got, tc.ids)
 	}
 
-	// The replayed WAL rows go to a v3 segment with a version 2 row.
+	// The replayed WAL rows go to a v4 segment with a version 2 row.
 	mustFlush(t, e)
-	if v := segmentVersions(t, env, "a"); v[format] != 5 || v[segVersion3] != 1 {
+	if v := segmentVersions(t, env, "a"); v[format] != 5 || v[segVersion4] != 1 {
 		t.Fatalf("segment versions after a new flush: %v", v)
 	}
 	if c := catalogEncodings(t, env, "a"); c[1] != 5 || c[2] != 1 {
@@ -154,11 +154,11 @@ func testEngineUpgrade(t *testing.T, format byte) {
 	}
 
 	// Compaction merges the old and new small segments of the 10:00 window
-	// into one v3 segment; the 13:00 one, alone, stays as it was.
+	// into one v4 segment; the 13:00 one, alone, stays as it was.
 	if st := mustCompact(t, e); st.SegmentsIn != 5 || st.SegmentsOut != 1 {
 		t.Fatalf("compaction of mixed versions: %+v", st)
 	}
-	if v := segmentVersions(t, env, "a"); v[segVersion3] != 1 || v[format] != 1 || len(v) != 2 {
+	if v := segmentVersions(t, env, "a"); v[segVersion4] != 1 || v[format] != 1 || len(v) != 2 {
 		t.Fatalf("segment versions after compaction: %v", v)
 	}
 	if c := catalogEncodings(t, env, "a"); c[1] != 1 || c[2] != 1 {

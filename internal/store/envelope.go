@@ -52,6 +52,7 @@ const (
 	kindWALRecord byte = 3 // a WAL record
 	kindBlockDir  byte = 4 // the directory of a v2 block (its DEK's salt)
 	kindColumn    byte = 5 // one column of a v2 block
+	kindFilter    byte = 6 // the value filter of a column of a v4 block
 )
 
 const (
@@ -67,6 +68,7 @@ const (
 	dekInfo   = "kustodian/dek/v1"
 	aadTag    = "kustodian/envelope/v1\x00"
 	colAADTag = "kustodian/column/v1\x00"
+	fltAADTag = "kustodian/filter/v1\x00"
 	// colOverhead is what sealing adds to a column: nonce and tag.
 	colOverhead = nonceSize + tagSize
 )
@@ -287,9 +289,19 @@ func openBlockDir(aek *AEK, b *binding, sealed []byte) ([]byte, *blockKey, error
 // generation (4 bytes, big endian) ‖ uvarint(len(account)) ‖ account ‖ file
 // id ‖ block index (8 bytes) ‖ column index (4 bytes), both big endian.
 func (k *blockKey) columnAAD(dst []byte, b *binding, col uint32) []byte {
-	dst = append(dst, colAADTag...)
+	return k.sectionAAD(dst, colAADTag, kindColumn, b, col)
+}
+
+// filterAAD is columnAAD with "kustodian/filter/v1\x00" and kind 6: a
+// filter cannot be opened as a column or as the filter of another column.
+func (k *blockKey) filterAAD(dst []byte, b *binding, col uint32) []byte {
+	return k.sectionAAD(dst, fltAADTag, kindFilter, b, col)
+}
+
+func (k *blockKey) sectionAAD(dst []byte, tag string, kind byte, b *binding, col uint32) []byte {
+	dst = append(dst, tag...)
 	dst = append(dst, envMagic...)
-	dst = append(dst, envVersion1, kindColumn)
+	dst = append(dst, envVersion1, kind)
 	dst = binary.BigEndian.AppendUint32(dst, k.generation)
 	dst = binary.AppendUvarint(dst, uint64(len(b.account)))
 	dst = append(dst, b.account...)
@@ -308,6 +320,32 @@ func (k *blockKey) sealColumn(dst []byte, rnd io.Reader, b *binding, col uint32,
 	}
 	var aadBuf [128]byte
 	return k.aead.Seal(dst, dst[start:start+nonceSize], plaintext, k.columnAAD(aadBuf[:0], b, col)), nil
+}
+
+// sealFilter appends nonce ‖ AES-256-GCM(plaintext) for the filter of
+// column col of the block at binding b.
+func (k *blockKey) sealFilter(dst []byte, rnd io.Reader, b *binding, col uint32, plaintext []byte) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, make([]byte, nonceSize)...)
+	if _, err := io.ReadFull(rnd, dst[start:]); err != nil {
+		return dst[:start], fmt.Errorf("store: seal: random source: %w", err)
+	}
+	var aadBuf [128]byte
+	return k.aead.Seal(dst, dst[start:start+nonceSize], plaintext, k.filterAAD(aadBuf[:0], b, col)), nil
+}
+
+// openFilter authenticates and decrypts the filter of column col of the
+// block at binding b and appends the plaintext to dst.
+func (k *blockKey) openFilter(dst []byte, b *binding, col uint32, sealed []byte) ([]byte, error) {
+	if len(sealed) < colOverhead {
+		return dst, fmt.Errorf("%w: filter of column %d of block %d: %d bytes is too short", ErrCorrupt, col, b.index, len(sealed))
+	}
+	var aadBuf [128]byte
+	out, err := k.aead.Open(dst, sealed[:nonceSize], sealed[nonceSize:], k.filterAAD(aadBuf[:0], b, col))
+	if err != nil {
+		return dst, fmt.Errorf("%w: filter of column %d of block %d (file %s) failed authentication", ErrCorrupt, col, b.index, b.file)
+	}
+	return out, nil
 }
 
 // openColumn authenticates and decrypts column col of the block at binding

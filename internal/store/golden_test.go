@@ -89,7 +89,8 @@ func TestSegmentGolden(t *testing.T) {
 	}{
 		{"segment-v1.golden", segVersion1, false},
 		{"segment-v2.golden", segVersion2, false},
-		{"segment-v3.golden", segVersion3, true},
+		{"segment-v3.golden", segVersion3, false},
+		{"segment-v4.golden", segVersion4, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testSegmentGolden(t, tc.name, tc.format, tc.current) })
 	}
@@ -105,7 +106,7 @@ func testSegmentGolden(t *testing.T, name string, format byte, current bool) {
 	id := FileID{0x5e, 0x67}
 	blocks := func() []*Block {
 		b := goldenBlocks()
-		if format == segVersion3 {
+		if format >= segVersion3 {
 			b = append(b, extremeBlock())
 		}
 		return b

@@ -19,7 +19,9 @@ import (
 //	v1  whole-block envelopes (block format v1), times in Unix nanoseconds
 //	v2  column envelopes (block format v2), times in Unix nanoseconds
 //	v3  as v2, times (DateTime and TimeSpan values, block and footer time
-//	    ranges) in ticks; the only version written
+//	    ranges) in ticks
+//	v4  as v3, with sealed value filters of string columns in each block
+//	    (block2.go, filter.go); the only version written
 //
 // v1 and v2 segments are still read: their times are converted to ticks as
 // they are decoded (datetime.FromUnixNano), so callers only ever see ticks.
@@ -28,6 +30,7 @@ const (
 	segVersion1    = 1
 	segVersion2    = 2
 	segVersion3    = 3
+	segVersion4    = 4
 	segHeaderSize  = 24
 	trailerMagic   = "KSSE"
 	trailerSize    = 16
@@ -35,6 +38,7 @@ const (
 	footerVersion1 = 1
 	footerVersion2 = 2
 	footerVersion3 = 3
+	footerVersion4 = 4
 	// maxFooterSize bounds the sealed footer a reader will load.
 	maxFooterSize = 64 << 20
 )
@@ -119,8 +123,8 @@ func CreateSegment(fsys vfs.FS, path string, opts SegmentOptions) (*SegmentWrite
 	}
 	switch opts.format {
 	case 0:
-		opts.format = segVersion3
-	case segVersion1, segVersion2, segVersion3:
+		opts.format = segVersion4
+	case segVersion1, segVersion2, segVersion3, segVersion4:
 	default:
 		return nil, fmt.Errorf("store: CreateSegment: unknown format %d", opts.format)
 	}
@@ -158,8 +162,8 @@ func (w *SegmentWriter) binding(kind byte, index uint64) *binding {
 }
 
 // Append validates, encodes, compresses, seals and writes b as the next
-// block (block format v2, times in ticks: a v3 segment), and returns its
-// metadata.
+// block (block format v2 with filters, times in ticks: a v4 segment), and
+// returns its metadata.
 func (w *SegmentWriter) Append(b *Block) (BlockMeta, error) {
 	if w.err != nil {
 		return BlockMeta{}, w.err
@@ -168,7 +172,7 @@ func (w *SegmentWriter) Append(b *Block) (BlockMeta, error) {
 		return BlockMeta{}, err
 	}
 	m := BlockMeta{Rows: b.Rows, MinTime: b.MinTime, MaxTime: b.MaxTime}
-	if w.opts.format != segVersion3 {
+	if w.opts.format < segVersion3 {
 		// An earlier format, for tests: the same block in nanoseconds.
 		nb, err := b.nanosFromTicks()
 		if err != nil {
@@ -300,7 +304,7 @@ func marshalFooter(dst []byte, m *SegmentMeta, version byte) []byte {
 	dst = append(dst, m.Table...)
 	dst = binary.AppendUvarint(dst, uint64(len(m.Blocks)))
 	unit := int64(1)
-	if version != footerVersion3 {
+	if version < footerVersion3 {
 		unit = datetime.NanosPerTick
 	}
 	for _, b := range m.Blocks {
@@ -324,14 +328,14 @@ func unmarshalFooter(src []byte, segVersion byte, m *SegmentMeta) error {
 		return fmt.Errorf("%w: footer: bad magic", ErrCorrupt)
 	}
 	want := segVersion // footer versions are segment versions
-	if src[4] != footerVersion1 && src[4] != footerVersion2 && src[4] != footerVersion3 {
+	if src[4] < footerVersion1 || src[4] > footerVersion4 {
 		return fmt.Errorf("%w: footer version %d", ErrUnknownVersion, src[4])
 	}
 	if src[4] != want {
 		return fmt.Errorf("%w: footer version %d in a segment of version %d", ErrCorrupt, src[4], segVersion)
 	}
 	times := func(v int64) int64 { return v }
-	if want != footerVersion3 {
+	if want < footerVersion3 {
 		times = datetime.FromUnixNano
 	}
 	d := &decoder{src: src[5:], ctx: "footer"}
@@ -360,11 +364,14 @@ func unmarshalFooter(src []byte, segVersion byte, m *SegmentMeta) error {
 // Segment is an open segment file for reading. It is safe for concurrent
 // use.
 type Segment struct {
-	f       vfs.File
-	version byte
-	account string
-	kr      Keyring
-	meta    SegmentMeta
+	// onFilter, if set, is told of every value filter the segment opens
+	// (the engine caches them; see segEntry.filters).
+	onFilter func(block int, col string, f *valueFilter)
+	f        vfs.File
+	version  byte
+	account  string
+	kr       Keyring
+	meta     SegmentMeta
 }
 
 // OpenSegment opens the segment at path, which the caller's catalog says is
@@ -410,7 +417,7 @@ func (s *Segment) load(ctx context.Context, id FileID) error {
 	if string(hdr[:4]) != segMagic {
 		return fmt.Errorf("%w: not a segment (bad magic)", ErrCorrupt)
 	}
-	if hdr[4] != segVersion1 && hdr[4] != segVersion2 && hdr[4] != segVersion3 {
+	if hdr[4] < segVersion1 || hdr[4] > segVersion4 {
 		return fmt.Errorf("%w: segment version %d", ErrUnknownVersion, hdr[4])
 	}
 	s.version = hdr[4]
@@ -488,11 +495,34 @@ func (s *Segment) Meta() SegmentMeta { return s.meta }
 // decodes the named columns (all columns if cols is nil). It asks the
 // keyring for the AEK on every call, so a revoked key stops reads at once.
 func (s *Segment) ReadBlock(ctx context.Context, i int, cols []string) (*Block, error) {
+	return s.ReadBlockMatch(ctx, i, cols, nil)
+}
+
+// Equal is a predicate Column == Value on a string column (exact, case
+// sensitive; a null compares as ""). See ReadBlockMatch and ScanRequest.
+type Equal struct {
+	Column, Value string
+}
+
+// ReadBlockMatch is ReadBlock for a reader that wants only rows satisfying
+// every predicate of eq: if the block's sealed filters (segments of version
+// 4) show that one of them holds for none of its rows, it returns nil and
+// no error. Otherwise it drops the rows that fail a predicate on a column
+// it read (nil if none is left) and returns the rest, which may still
+// fail predicates on columns it did not read (and v1 blocks are returned
+// whole): the caller still applies the predicates.
+func (s *Segment) ReadBlockMatch(ctx context.Context, i int, cols []string, eq []Equal) (*Block, error) {
+	return s.readBlockMatch(ctx, i, cols, eq, false)
+}
+
+// readBlockMatch is ReadBlockMatch; filtered says the caller has already
+// consulted the block's filters for eq (see segEntry.filters).
+func (s *Segment) readBlockMatch(ctx context.Context, i int, cols []string, eq []Equal, filtered bool) (*Block, error) {
 	if i < 0 || i >= len(s.meta.Blocks) {
 		return nil, fmt.Errorf("store: segment %s has no block %d", s.meta.ID, i)
 	}
 	if s.version != segVersion1 {
-		b, err := s.readBlockV2(ctx, i, cols)
+		b, err := s.readBlockV2(ctx, i, cols, eq, filtered)
 		if err != nil {
 			return nil, fmt.Errorf("store: segment %s block %d: %w", s.meta.ID, i, err)
 		}

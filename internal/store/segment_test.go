@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -73,6 +74,24 @@ func readAll(fsys vfs.FS, fx *segFixture, account string) ([]*Block, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Consult every value filter (v4) with a value the block holds:
+		// each must open, authenticate and admit it.
+		for _, c := range b.Columns {
+			if c.Type != TypeString {
+				continue
+			}
+			v := c.Strings[0]
+			if c.Nulls != nil && c.Nulls[0] {
+				v = ""
+			}
+			m, err := s.ReadBlockMatch(ctx, i, []string{}, []Equal{{Column: c.Name, Value: v}})
+			if err != nil {
+				return nil, err
+			}
+			if m == nil {
+				return nil, fmt.Errorf("block %d: the filter of %s rules out %q, which it holds", i, c.Name, v)
+			}
+		}
 		out = append(out, b)
 	}
 	return out, nil
@@ -110,7 +129,7 @@ func TestSegmentRoundTrip(t *testing.T) {
 }
 
 func TestSegmentTamperEveryByte(t *testing.T) {
-	for _, format := range []byte{segVersion1, segVersion2, segVersion3} {
+	for _, format := range []byte{segVersion1, segVersion2, segVersion3, segVersion4} {
 		fsys := newFS(t)
 		fx := writeTestSegmentFormat(t, fsys, newTestKeyring(), "acct", "/seg/a.seg", 2, 3, 20, format)
 		orig, _ := fsys.ReadFile(fx.path)
@@ -176,7 +195,8 @@ func TestSegmentTamper(t *testing.T) {
 		// authenticated footer and directories carry the version too.
 		{"version 2 claimed", func() []byte { d := bytes.Clone(orig); d[4] = segVersion2; return d }()},
 		{"version 2 segment claimed as version 3", func() []byte { d := bytes.Clone(v2Bytes); d[4] = segVersion3; return d }()},
-		{"version 4", func() []byte { d := bytes.Clone(orig); d[4] = 4; return d }()},
+		{"version 3 claimed", func() []byte { d := bytes.Clone(orig); d[4] = segVersion3; return d }()},
+		{"version 5", func() []byte { d := bytes.Clone(orig); d[4] = 5; return d }()},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
