@@ -84,7 +84,7 @@ var (
 	genT0       = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 )
 
-// genRow is one log line of the shape ../shared/bench/genlogs.go writes.
+// genRow is one log line of the shape of the genlogs benchmark workload.
 type genRow struct {
 	t                                             time.Time
 	msg, host, level, method, path, user, traceID string
