@@ -74,7 +74,7 @@ func TestAzureCLI(t *testing.T) {
 	c.run("cloud", "update", "--name", "kustodian", "--cloud-config", `{"endpoints":{"microsoftGraphResourceId":"https://graph.microsoft.com/"}}`)
 	c.run("cloud", "set", "--name", "kustodian")
 	login := jsonOf[[]map[string]any](t, c.run("login", "--service-principal", "--username", e.boot.ClientID,
-		"--password", e.boot.ClientSecret, "--tenant", e.boot.TenantID))
+		"--password="+e.boot.ClientSecret, "--tenant", e.boot.TenantID)) // "=": a secret may start with '-'
 	if len(login) != 1 || login[0]["id"] != e.boot.SubscriptionID {
 		t.Fatalf("login: %v", login)
 	}

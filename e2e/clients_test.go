@@ -104,12 +104,18 @@ func runClient(t *testing.T, timeout time.Duration, env []string, dir, program s
 	return stdout.Bytes()
 }
 
-// redact hides the value after a -p or --password argument.
+// redact hides the value of a -p or --password argument (after it, or
+// after "=").
 func redact(args []string) []string {
 	out := append([]string(nil), args...)
-	for i := 1; i < len(out); i++ {
-		if out[i-1] == "-p" || out[i-1] == "--password" {
+	for i := range out {
+		switch {
+		case i > 0 && (out[i-1] == "-p" || out[i-1] == "--password"):
 			out[i] = "***"
+		case strings.HasPrefix(out[i], "--password="):
+			out[i] = "--password=***"
+		case strings.HasPrefix(out[i], "-p="):
+			out[i] = "-p=***"
 		}
 	}
 	return out
