@@ -181,29 +181,17 @@ func NewAuthorizer(src AssignmentSource) *Authorizer {
 // *AuthorizationError (wrapping ErrForbidden); any other error is a failure
 // to read the assignments.
 func (a *Authorizer) Check(ctx context.Context, principalID, action, scope string) error {
-	refused := &AuthorizationError{PrincipalID: principalID, Action: action, Scope: scope}
-	if principalID == "" || action == "" {
-		return refused
-	}
-	assignments, err := a.src.AssignmentsForPrincipal(ctx, principalID)
-	if err != nil {
-		return fmt.Errorf("identity: role assignments of %s: %w", principalID, err)
-	}
-	target := normalizeScope(scope)
-	for _, as := range assignments {
-		if !strings.EqualFold(as.PrincipalID, principalID) || !scopeCovers(normalizeScope(as.Scope), target) {
-			continue
-		}
-		if role, ok := RoleByID(as.RoleDefinitionID); ok && role.Allows(action) {
-			return nil
-		}
-	}
-	return refused
+	return a.check(ctx, principalID, action, scope, RoleDefinition.Allows)
 }
 
 // CheckData is Check for a data action (RoleDefinition.AllowsData): nil if
 // one of the principal's role assignments at scope or above grants it.
 func (a *Authorizer) CheckData(ctx context.Context, principalID, action, scope string) error {
+	return a.check(ctx, principalID, action, scope, RoleDefinition.AllowsData)
+}
+
+// check is Check and CheckData, with the role's test of the action.
+func (a *Authorizer) check(ctx context.Context, principalID, action, scope string, allows func(RoleDefinition, string) bool) error {
 	refused := &AuthorizationError{PrincipalID: principalID, Action: action, Scope: scope}
 	if principalID == "" || action == "" {
 		return refused
@@ -217,7 +205,7 @@ func (a *Authorizer) CheckData(ctx context.Context, principalID, action, scope s
 		if !strings.EqualFold(as.PrincipalID, principalID) || !scopeCovers(normalizeScope(as.Scope), target) {
 			continue
 		}
-		if role, ok := RoleByID(as.RoleDefinitionID); ok && role.AllowsData(action) {
+		if role, ok := RoleByID(as.RoleDefinitionID); ok && allows(role, action) {
 			return nil
 		}
 	}
